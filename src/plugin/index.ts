@@ -1,0 +1,10 @@
+/** Public plugin SDK, imported by plugins as `switchyard/plugin`. */
+import type * as v from 'valibot'
+import type { PluginDefinition, PluginKind } from './types.ts'
+
+export type * from './types.ts'
+export { BACKEND_KINDS, OPERATIONS, PLUGIN_KINDS, PROTOCOLS, TASK_CLASSES } from './types.ts'
+export { requestText, lastUserText } from './text.ts'
+
+/** Typed identity: gives a plugin definition its types without a cast. */
+export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d: PluginDefinition<K, S>) => d

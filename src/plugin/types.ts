@@ -1,0 +1,224 @@
+/** The plugin contract: kinds, hooks, definitions, context, and the plain data types hooks exchange. */
+import type { MiddlewareHandler } from 'hono'
+import type * as v from 'valibot'
+
+export const PLUGIN_KINDS = ['classifier', 'selector', 'probe', 'cache', 'telemetry', 'middleware'] as const
+export type PluginKind = (typeof PLUGIN_KINDS)[number]
+
+export const TASK_CLASSES = ['SIMPLE', 'MODERATE', 'COMPLEX'] as const
+export type TaskClass = (typeof TASK_CLASSES)[number]
+
+export const PROTOCOLS = ['openai', 'ollama'] as const
+export type Protocol = (typeof PROTOCOLS)[number]
+
+export const OPERATIONS = ['chat', 'generate', 'completion', 'embed'] as const
+export type Operation = (typeof OPERATIONS)[number]
+
+export const BACKEND_KINDS = ['ollama', 'openai'] as const
+export type BackendKind = (typeof BACKEND_KINDS)[number]
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+}
+
+/** One message of a normalized request. `content` is the text; images are only counted. */
+export interface ChatMessage {
+  readonly role: string
+  readonly content: string
+  readonly images?: number
+}
+
+/**
+ * A request normalized across protocols. `messages` holds the conversation for chat, and for
+ * generate/completion the system text (if any) plus the prompt as a user message.
+ * `body` is the client's parsed JSON as sent, so nothing the client set is lost.
+ */
+export interface ChatRequest {
+  readonly protocol: Protocol
+  readonly operation: Operation
+  readonly model: string
+  readonly messages: readonly ChatMessage[]
+  readonly stream: boolean
+  readonly maxTokens?: number
+  readonly temperature?: number
+  readonly seed?: number
+  readonly tools?: number
+  readonly body: Readonly<Record<string, unknown>>
+}
+
+export type ClassScores = Readonly<Record<TaskClass, number>>
+
+export interface Classification {
+  readonly label: TaskClass
+  readonly confidence: number
+  readonly scores: ClassScores
+  readonly reasons: readonly string[]
+  readonly task?: string
+  /** Which classifier (or cascade stage) decided; filled by the core when absent. */
+  readonly classifier?: string
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open'
+
+export interface ModelInfo {
+  readonly name: string
+  readonly parameterSize?: string
+  readonly parameters?: number
+  readonly quantization?: string
+  readonly sizeBytes?: number
+  readonly family?: string
+  readonly contextLength?: number
+}
+
+export interface LoadedModel {
+  readonly name: string
+  readonly sizeVramBytes?: number
+  readonly expiresAt?: string
+}
+
+/** What the core knows of one backend at the moment of a decision (an immutable snapshot). */
+export interface BackendView {
+  readonly name: string
+  readonly kind: BackendKind
+  readonly url: string
+  readonly up: boolean | undefined
+  readonly latencyMs?: number
+  readonly models: readonly ModelInfo[]
+  readonly loaded: readonly LoadedModel[]
+  readonly inFlight: number
+  readonly maxConcurrency?: number
+  readonly circuit: CircuitState
+  readonly gpus: readonly GpuReport[]
+  readonly ewmaLatencyMs?: number
+  readonly ewmaTtftMs?: number
+}
+
+export interface SelectInput {
+  readonly request: ChatRequest
+  /** Virtual model name when the request was for a route such as `auto`. */
+  readonly route?: string
+  readonly classification?: Classification
+  /** Ordered candidate models: the route's list for the class, or the one named model. */
+  readonly candidates: readonly string[]
+  readonly backends: readonly BackendView[]
+}
+
+export interface SelectionOption {
+  readonly model: string
+  readonly backend: string
+}
+
+export interface Selection {
+  readonly model: string
+  readonly backend: string
+  readonly reasons: readonly string[]
+  /** Further options to try, in order, when the first fails before any byte reached the client. */
+  readonly fallbacks?: readonly SelectionOption[]
+}
+
+/** A complete upstream answer as the client saw it, storable and replayable. */
+export interface CacheEntry {
+  readonly status: number
+  readonly contentType: string
+  readonly model: string
+  readonly backend: string
+  /** The body as chunks, in the order they were sent; a non-streamed body is one chunk. */
+  readonly chunks: readonly string[]
+  readonly createdAt: number
+}
+
+export interface GpuReport {
+  readonly index: number
+  readonly uuid?: string
+  readonly name?: string
+  readonly memoryTotalMiB?: number
+  readonly memoryUsedMiB?: number
+  readonly memoryFreeMiB?: number
+  readonly utilization?: number
+  readonly temperature?: number
+  readonly powerDrawW?: number
+  readonly powerLimitW?: number
+}
+
+export interface BackendReport {
+  readonly name: string
+  readonly up: boolean
+  readonly latencyMs?: number
+  readonly models?: readonly ModelInfo[]
+  readonly loaded?: readonly LoadedModel[]
+  readonly error?: string
+  /** Server-side load where the backend exposes it (vLLM / llama.cpp metrics). */
+  readonly running?: number
+  readonly waiting?: number
+  readonly kvCacheUsage?: number
+}
+
+export interface HealthReport {
+  readonly backends?: readonly BackendReport[]
+  readonly gpus?: readonly GpuReport[]
+  /** The probe itself could not run (for example, no nvidia-smi binary). */
+  readonly unavailable?: string
+}
+
+export type PipelineStage = 'request' | 'cache' | 'classify' | 'select' | 'attempt' | 'response'
+
+export interface PipelineEvent {
+  readonly stage: PipelineStage
+  readonly requestId: string
+  readonly timeMs: number
+  readonly request?: ChatRequest
+  readonly route?: string
+  readonly classification?: Classification
+  readonly selection?: Selection
+  readonly cache?: 'hit' | 'miss' | 'bypass' | 'semantic-hit'
+  readonly backend?: string
+  readonly model?: string
+  readonly status?: number
+  readonly error?: string
+  readonly durationMs?: number
+  readonly ttftMs?: number
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+  readonly fallbackCount?: number
+}
+
+export interface Hooks {
+  classifier: { classify(req: ChatRequest, signal: AbortSignal): Classification | Promise<Classification> }
+  selector: {
+    select(input: SelectInput, signal: AbortSignal): Selection | undefined | Promise<Selection | undefined>
+  }
+  probe: { readonly intervalMs?: number; readonly timeoutMs?: number; check(signal: AbortSignal): Promise<HealthReport> }
+  cache: {
+    get(key: string, signal: AbortSignal): Promise<CacheEntry | undefined>
+    set(key: string, entry: CacheEntry): Promise<void>
+  }
+  telemetry: { observe?(event: PipelineEvent): void }
+  middleware: { handle: MiddlewareHandler }
+}
+
+export type PluginInstance<K extends PluginKind = PluginKind> = Hooks[K] & { close?(): void | Promise<void> }
+
+/** Read-only facts about the gateway a plugin may need in setup (backends, for probes). */
+export interface GatewayInfo {
+  readonly backends: readonly { readonly name: string; readonly kind: BackendKind; readonly url: string; readonly gpu?: readonly number[] }[]
+}
+
+export interface PluginContext<O> {
+  readonly name: string
+  readonly options: O
+  readonly signal: AbortSignal
+  readonly log: Logger
+  readonly gateway: GatewayInfo
+  /** Directory of the config file, for plugins that read files relative to it. */
+  readonly baseDir: string
+}
+
+export interface PluginDefinition<K extends PluginKind = PluginKind, S extends v.GenericSchema = v.GenericSchema> {
+  readonly name: string
+  readonly kind: K
+  readonly options: S
+  setup(ctx: PluginContext<v.InferOutput<S>>): PluginInstance<K> | Promise<PluginInstance<K>>
+}
