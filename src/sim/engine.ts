@@ -1,0 +1,125 @@
+/** The protocol-neutral life of one generation: load the model, evaluate the prompt, pace the tokens, report stats. */
+import { countTokens, generateCompletion, type Completion } from './generate.ts'
+import { createModelLatency, type Clock } from './latency.ts'
+import type { ModelCatalog, ModelRuntime, ModelSpec } from './models.ts'
+import type { RequestScope } from './stats.ts'
+
+/** What every handler shares: built once per simulator by `startSimulator`. */
+export interface SimContext {
+  readonly catalog: ModelCatalog
+  readonly runtime: ModelRuntime
+  readonly clock: Clock
+  readonly outputTokens: number
+  nextId(): number
+}
+
+/** Ollama's final-chunk statistics, in nanoseconds of simulated model time. */
+export interface RunStats {
+  total_duration: number
+  load_duration: number
+  prompt_eval_count: number
+  prompt_eval_duration: number
+  eval_count: number
+  eval_duration: number
+}
+
+export interface Run extends Completion {
+  readonly spec: ModelSpec
+  readonly promptTokens: number
+  readonly createdAt: Date
+  /** Yields each piece after its simulated delay; stops early if the caller leaves. */
+  tokens(): AsyncGenerator<string>
+  /** Ends the request (scope finished) and returns its statistics. */
+  complete(): RunStats
+}
+
+/** A warm model still spends a little on "loading" in Ollama's reports; zero would read as missing. */
+const WARM_LOAD_MS = 1.5
+
+const ms = (value: number) => Math.max(1, Math.round(value * 1e6))
+
+/**
+ * Acquires the model for the request (released with `keepAliveMs` when the scope ends) and waits
+ * out the cold start. Returns the nominal load time in milliseconds.
+ */
+export async function loadModel(ctx: SimContext, scope: RequestScope, spec: ModelSpec, keepAliveMs: number | undefined): Promise<number> {
+  const { cold } = ctx.runtime.acquire(spec)
+  scope.defer(() => ctx.runtime.release(spec, keepAliveMs))
+  if (!cold) return WARM_LOAD_MS
+  const { loadMs } = createModelLatency(spec)
+  await ctx.clock.wait(loadMs, scope.signal)
+  return loadMs
+}
+
+export interface RunInput {
+  readonly spec: ModelSpec
+  readonly prompt: string
+  /** num_predict / max_tokens; undefined or negative means no limit. */
+  readonly limit: number | undefined
+  readonly keepAliveMs: number | undefined
+}
+
+/** Loads the model and evaluates the prompt; when it resolves the first token is ready. */
+export async function startRun(ctx: SimContext, scope: RequestScope, input: RunInput): Promise<Run> {
+  const { spec, prompt } = input
+  const createdAt = new Date()
+  const latency = createModelLatency(spec)
+  const loadMs = await loadModel(ctx, scope, spec, input.keepAliveMs)
+  const promptTokens = Math.max(1, countTokens(prompt))
+  const promptMs = latency.promptMs(promptTokens)
+  await ctx.clock.wait(promptMs, scope.signal)
+  const completion = generateCompletion(spec.name, prompt, input.limit, ctx.outputTokens)
+  const stats = (): RunStats => {
+    const evalMs = latency.perTokenMs * completion.pieces.length
+    return {
+      total_duration: ms(loadMs + promptMs + evalMs),
+      load_duration: ms(loadMs),
+      prompt_eval_count: promptTokens,
+      prompt_eval_duration: ms(promptMs),
+      eval_count: completion.pieces.length,
+      eval_duration: ms(evalMs),
+    }
+  }
+  return {
+    ...completion,
+    spec,
+    promptTokens,
+    createdAt,
+    async *tokens() {
+      for (const [index, piece] of completion.pieces.entries()) {
+        // The first token arrives with the prompt evaluation; each later one costs one step.
+        if (index > 0) await ctx.clock.wait(latency.perTokenMs, scope.signal)
+        yield piece
+      }
+    },
+    complete() {
+      scope.finish()
+      return stats()
+    },
+  }
+}
+
+/** Runs to the end without streaming: the full text and the stats. */
+export async function collectRun(run: Run): Promise<{ text: string; stats: RunStats }> {
+  let text = ''
+  for await (const piece of run.tokens()) text += piece
+  return { text, stats: run.complete() }
+}
+
+/** Flattens OpenAI-style content (string or parts) to its text. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((part: unknown) => (part && typeof part === 'object' && 'text' in part && typeof part.text === 'string' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n')
+}
+
+/** The text a chat's messages amount to, for seeding output and counting prompt tokens. */
+export function chatPrompt(messages: readonly { content?: unknown }[]): string {
+  return messages.map((m) => contentText(m.content)).join('\n')
+}
+
+/** A route that produces model output; `body` is parsed JSON, not yet validated. */
+export type GenerationHandler = (ctx: SimContext, body: unknown, scope: RequestScope) => Promise<Response>

@@ -1,0 +1,103 @@
+/** Injected failures: parsing `x-sim-fault`, the queue behind `POST /sim/faults`, and breaking a response mid-body. */
+
+export const FAULT_HEADER = 'x-sim-fault'
+
+export type Fault =
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'drop-mid-stream' }
+  | { readonly kind: 'slow-first-byte'; readonly delayMs: number }
+
+/** Parses `status-500`, `hang`, `drop-mid-stream` or `slow-first-byte=MS`; undefined when it is none of them. */
+export function parseFault(text: string): Fault | undefined {
+  const value = text.trim().toLowerCase()
+  if (value === 'hang') return { kind: 'hang' }
+  if (value === 'drop-mid-stream') return { kind: 'drop-mid-stream' }
+  const status = /^status-([1-5]\d\d)$/.exec(value)
+  if (status) return { kind: 'status', status: Number(status[1]) }
+  const slow = /^slow-first-byte=(\d+(?:\.\d+)?)$/.exec(value)
+  if (slow) return { kind: 'slow-first-byte', delayMs: Number(slow[1]) }
+  return undefined
+}
+
+export interface FaultQueue {
+  /** Queues `fault` for the next `count` generation requests. */
+  push(fault: Fault, count: number): void
+  /** Takes the fault for one generation request, if any is queued. */
+  take(): Fault | undefined
+  pending(): { fault: string; count: number }[]
+  clear(): void
+}
+
+export function formatFault(fault: Fault): string {
+  switch (fault.kind) {
+    case 'status':
+      return `status-${fault.status}`
+    case 'slow-first-byte':
+      return `slow-first-byte=${fault.delayMs}`
+    default:
+      return fault.kind
+  }
+}
+
+export function createFaultQueue(): FaultQueue {
+  const queue: { fault: Fault; count: number }[] = []
+  return {
+    push(fault, count) {
+      if (count > 0) queue.push({ fault, count })
+    },
+    take() {
+      const head = queue[0]
+      if (!head) return undefined
+      head.count--
+      if (head.count <= 0) queue.shift()
+      return head.fault
+    },
+    pending: () => queue.map(({ fault, count }) => ({ fault: formatFault(fault), count })),
+    clear() {
+      queue.length = 0
+    },
+  }
+}
+
+/**
+ * Passes on at most two chunks of `response`'s body, then errors the stream so the client sees a
+ * truncated body (Bun resets the connection). A body that is one chunk (non-streamed JSON) is cut
+ * in half. `onDrop` runs first, so the source's cancel is not mistaken for a client abort.
+ */
+export function dropMidStream(response: Response, onDrop: () => void): Response {
+  const source = response.body
+  if (!source) return response
+  const reader = source.getReader()
+  let held: Uint8Array | undefined
+  let forwarded = 0
+  const drop = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    onDrop()
+    controller.error(new Error('simulated drop-mid-stream'))
+    reader.cancel('simulated drop-mid-stream').catch(() => {})
+  }
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) {
+          if (held && forwarded === 0) controller.enqueue(held.subarray(0, Math.max(1, held.length >> 1)))
+          return drop(controller)
+        }
+        if (held) {
+          controller.enqueue(held)
+          forwarded++
+        }
+        held = value
+        if (forwarded >= 2) return drop(controller)
+        if (forwarded > 0) return
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    },
+  })
+  const headers = new Headers(response.headers)
+  headers.delete('content-length')
+  return new Response(body, { status: response.status, headers })
+}
