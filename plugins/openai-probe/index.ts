@@ -63,7 +63,9 @@ async function probeOpenai(backend: Backend, opts: ProbeOptions, signal: AbortSi
     opts.health ? httpGet(`${root}/health`, signal) : undefined,
   ])
   if (!models.ok) {
-    const why = describeHealth(health ?? (signal.aborted ? undefined : await httpGet(`${root}/health`, signal)))
+    const checked = health ?? (signal.aborted ? undefined : await httpGet(`${root}/health`, signal))
+    // Only an HTTP answer from /health adds anything to a refused or timed-out /v1/models.
+    const why = checked?.status === undefined ? undefined : describeHealth(checked)
     return { name: backend.name, up: false, error: `/v1/models: ${models.error}${why ? `; ${why}` : ''}` }
   }
 
@@ -88,6 +90,7 @@ async function probeOpenai(backend: Backend, opts: ProbeOptions, signal: AbortSi
 /** Explains a /health answer: llama.cpp says 503 "Loading model" until it can serve. */
 function describeHealth(health: HttpResult | undefined): string | undefined {
   if (!health || health.ok) return undefined
+  if (health.status === undefined) return `/health: ${health.error}`
   const body = health.text === undefined ? undefined : parseJson(health.text)
   const message = readErrorMessage(body)
   if (health.status === 503) return `/health: not ready (${message ?? 'HTTP 503'})`
