@@ -1,6 +1,7 @@
 /** Injected failures: parsing `x-sim-fault`, the queue behind `POST /sim/faults`, and breaking a response mid-body. */
 
 export const FAULT_HEADER = 'x-sim-fault'
+const DROP_FLUSH_MS = 20
 
 export type Fault =
   | { readonly kind: 'status'; readonly status: number }
@@ -71,10 +72,13 @@ export function dropMidStream(response: Response, onDrop: () => void): Response 
   const reader = source.getReader()
   let held: Uint8Array | undefined
   let forwarded = 0
-  const drop = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+  const drop = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
     onDrop()
-    controller.error(new Error('simulated drop-mid-stream'))
     reader.cancel('simulated drop-mid-stream').catch(() => {})
+    // Let the headers and the chunks so far reach the socket first: erroring a body Bun has not
+    // started writing resets the connection before the response, which is a different fault.
+    await Bun.sleep(DROP_FLUSH_MS)
+    controller.error(new Error('simulated drop-mid-stream'))
   }
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
