@@ -1,4 +1,7 @@
 /** The built-in classifier plugins, in the order the registry lists them. */
+import embeddingClassifier from './embedding-classifier/index.ts'
+import heuristicClassifier from './heuristic-classifier/index.ts'
 import keywordClassifier from './keyword-classifier/index.ts'
+import learnedClassifier from './learned-classifier/index.ts'
 
-export const classifierPlugins = [keywordClassifier] as const
+export const classifierPlugins = [keywordClassifier, heuristicClassifier, learnedClassifier, embeddingClassifier] as const

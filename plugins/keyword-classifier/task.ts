@@ -26,7 +26,7 @@ const TASK_PATTERNS: readonly (readonly [TaskType, RegExp])[] = [
 /** The request's task type from its last user message (or the whole conversation's first matching message). */
 export function detectTask(req: ChatRequest): TaskType {
   const text = lastUserText(req) || (req.messages.at(-1)?.content ?? '')
-  const head = text.length > 2000 ? text.slice(0, 2000) : text
+  const head = text.length > 600 ? text.slice(0, 600) : text
   for (const [task, pattern] of TASK_PATTERNS) if (pattern.test(head)) return task
   return /\?\s*$/.test(head.trim()) ? 'question' : 'chat'
 }

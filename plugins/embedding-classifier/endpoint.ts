@@ -1,0 +1,45 @@
+/** Where a model-backed classifier sends its requests: a named gateway backend, or an explicit url + kind. */
+import * as v from 'valibot'
+import { BACKEND_KINDS } from 'switchyard/plugin'
+import type { BackendKind, GatewayInfo } from 'switchyard/plugin'
+
+/** Option fields shared by the embedding and llm classifiers to name their backend. */
+export const endpointOptions = {
+  /** A backend name from the gateway config; its kind and url are used. */
+  backend: v.optional(v.pipe(v.string(), v.minLength(1))),
+  url: v.optional(v.pipe(v.string(), v.url())),
+  kind: v.optional(v.picklist(BACKEND_KINDS), 'ollama'),
+}
+
+export interface Endpoint {
+  readonly kind: BackendKind
+  /** Base url without a trailing slash. */
+  readonly url: string
+}
+
+/** Resolve the endpoint in setup; throws a config-style message when neither a known backend nor a url is given. */
+export function resolveEndpoint(
+  plugin: string,
+  options: { readonly backend?: string | undefined; readonly url?: string | undefined; readonly kind: BackendKind },
+  gateway: GatewayInfo,
+): Endpoint {
+  if (options.backend !== undefined) {
+    const b = gateway.backends.find((x) => x.name === options.backend)
+    if (!b) {
+      const known = gateway.backends.map((x) => x.name).join(', ') || 'none'
+      throw new Error(`${plugin}: backend "${options.backend}" is not configured; known: ${known}`)
+    }
+    return { kind: b.kind, url: b.url.replace(/\/+$/, '') }
+  }
+  if (options.url !== undefined) return { kind: options.kind, url: options.url.replace(/\/+$/, '') }
+  throw new Error(`${plugin}: set "backend" (a configured backend name) or "url" (with "kind")`)
+}
+
+/** POST JSON and parse the JSON answer, failing on non-2xx with the status in the message. */
+export async function postJson(url: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  const res = await fetch(url, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
+  })
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+  return res.json()
+}

@@ -1,0 +1,162 @@
+/** Leak-free validation splits: near-duplicate clusters of prompts, assigned whole to grouped folds. */
+import type { TaskClass } from 'switchyard/plugin'
+import { argmaxClass, softmaxScores } from '../heuristic-classifier/index.ts'
+import { isNonCommercial } from './dataset.ts'
+import type { LabelledRow } from './dataset.ts'
+import type { FeatureVector } from './featurize.ts'
+import { modelLogits } from './model.ts'
+import { createRandom, shuffleInPlace, trainModel } from './train.ts'
+import type { TrainOptions } from './train.ts'
+
+const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
+
+/**
+ * Cluster near-duplicate prompts (same normalized 48-character prefix, or Jaccard >= 0.5 over word
+ * 3-shingles) with union-find; returns a group id per prompt. Rows in one group never straddle folds.
+ */
+export function nearDuplicateGroups(prompts: readonly string[]): number[] {
+  const parent = prompts.map((_, i) => i)
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!
+      i = parent[i]!
+    }
+    return i
+  }
+  const union = (a: number, b: number) => {
+    const ra = find(a)
+    const rb = find(b)
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb)
+  }
+  const byPrefix = new Map<string, number>()
+  const shingles: Set<string>[] = []
+  prompts.forEach((p, i) => {
+    const norm = normalize(p)
+    const prefix = norm.slice(0, 48)
+    const seen = byPrefix.get(prefix)
+    if (seen === undefined) byPrefix.set(prefix, i)
+    else union(seen, i)
+    const words = norm.split(' ').slice(0, 200)
+    const set = new Set<string>()
+    for (let j = 0; j + 3 <= words.length; j++) set.add(`${words[j]} ${words[j + 1]} ${words[j + 2]}`)
+    shingles.push(set)
+  })
+  // Candidate pairs share a rare shingle; common boilerplate ("you are given an") is skipped.
+  const postings = new Map<string, number[]>()
+  shingles.forEach((set, i) => {
+    for (const s of set) {
+      const list = postings.get(s)
+      if (list) list.push(i)
+      else postings.set(s, [i])
+    }
+  })
+  const checked = new Set<number>()
+  for (const list of postings.values()) {
+    if (list.length < 2 || list.length > 40) continue
+    for (let x = 0; x < list.length; x++) {
+      for (let y = x + 1; y < list.length; y++) {
+        const a = list[x]!
+        const b = list[y]!
+        const key = a * prompts.length + b
+        if (checked.has(key)) continue
+        checked.add(key)
+        const sa = shingles[a]!
+        const sb = shingles[b]!
+        let inter = 0
+        for (const s of sa) if (sb.has(s)) inter++
+        const jaccard = inter / (sa.size + sb.size - inter || 1)
+        if (jaccard >= 0.5) union(a, b)
+      }
+    }
+  }
+  return prompts.map((_, i) => find(i))
+}
+
+/**
+ * Assign whole groups to k folds, stratified per (source, label) stratum so each fold sees every kind
+ * of row: groups are shuffled with the seed, then each goes to the fold with the fewest rows of its stratum.
+ */
+export function groupedFolds(groups: readonly number[], strata: readonly string[], k: number, seed: number): number[] {
+  const members = new Map<number, number[]>()
+  groups.forEach((g, i) => {
+    const list = members.get(g)
+    if (list) list.push(i)
+    else members.set(g, [i])
+  })
+  const ids = shuffleInPlace([...members.keys()], createRandom(seed))
+  ids.sort((a, b) => members.get(b)!.length - members.get(a)!.length)
+  const load = new Map<string, number[]>()
+  const total = Array.from({ length: k }, () => 0)
+  const fold = groups.map(() => 0)
+  for (const g of ids) {
+    const rows = members.get(g)!
+    const stratum = strata[rows[0]!] ?? ''
+    const counts = load.get(stratum) ?? Array.from({ length: k }, () => 0)
+    load.set(stratum, counts)
+    let best = 0
+    for (let f = 1; f < k; f++) {
+      if (counts[f]! < counts[best]! || (counts[f] === counts[best] && total[f]! < total[best]!)) best = f
+    }
+    for (const r of rows) fold[r] = best
+    counts[best]! += rows.length
+    total[best]! += rows.length
+  }
+  return fold
+}
+
+/** One held-out prediction from a validation run. */
+export interface HeldOut {
+  readonly row: number
+  readonly predicted: TaskClass
+  readonly confidence: number
+}
+
+export interface ValidationInput {
+  readonly rows: readonly LabelledRow[]
+  /** Featurized rows, index-aligned with `rows` (featurize once, train many times). */
+  readonly vectors: readonly FeatureVector[]
+  readonly train: Partial<TrainOptions>
+  /** Added to class logits at prediction time, as the plugin's `bias` option does. */
+  readonly bias: readonly [number, number, number]
+  /** Leave non-commercially licensed rows out of every training split (they are still scored). */
+  readonly excludeNonCommercial: boolean
+}
+
+/** Train on `trainRows`, predict `testRows`; training never sees a scored row. */
+function fitAndPredict(input: ValidationInput, trainRows: readonly number[], testRows: readonly number[]): HeldOut[] {
+  const examples = trainRows
+    .filter((i) => !input.excludeNonCommercial || !isNonCommercial(input.rows[i]!))
+    .map((i) => ({ fv: input.vectors[i]!, label: input.rows[i]!.label }))
+  const model = trainModel(examples, input.train)
+  return testRows.map((row) => {
+    const [s, m, c] = modelLogits(model, input.vectors[row]!)
+    const scores = softmaxScores({ SIMPLE: s + input.bias[0], MODERATE: m + input.bias[1], COMPLEX: c + input.bias[2] })
+    const predicted = argmaxClass(scores)
+    return { row, predicted, confidence: scores[predicted] }
+  })
+}
+
+/** Grouped, stratified k-fold cross-validation: every row is predicted by a model that never saw its cluster. */
+export function groupedCrossValidation(input: ValidationInput, k: number, seed: number): HeldOut[] {
+  const groups = nearDuplicateGroups(input.rows.map((r) => r.prompt))
+  const fold = groupedFolds(groups, input.rows.map((r) => `${r.source}|${r.label}`), k, seed)
+  const out: HeldOut[] = []
+  for (let f = 0; f < k; f++) {
+    const train = input.rows.map((_, i) => i).filter((i) => fold[i] !== f)
+    const test = input.rows.map((_, i) => i).filter((i) => fold[i] === f)
+    out.push(...fitAndPredict(input, train, test))
+  }
+  return out.sort((a, b) => a.row - b.row)
+}
+
+/** Leave-one-source-out: each source is predicted by a model trained on all the other sources only. */
+export function leaveOneSourceOut(input: ValidationInput): HeldOut[] {
+  const sources = [...new Set(input.rows.map((r) => r.source))]
+  const out: HeldOut[] = []
+  for (const source of sources) {
+    const train = input.rows.map((_, i) => i).filter((i) => input.rows[i]!.source !== source)
+    const test = input.rows.map((_, i) => i).filter((i) => input.rows[i]!.source === source)
+    out.push(...fitAndPredict(input, train, test))
+  }
+  return out.sort((a, b) => a.row - b.row)
+}

@@ -1,0 +1,38 @@
+/** Labelled prompt rows (routing-dev.jsonl format): reading, validation and turning a row into a request. */
+import * as v from 'valibot'
+import { TASK_CLASSES } from 'switchyard/plugin'
+import type { ChatRequest } from 'switchyard/plugin'
+
+export const LabelledRow = v.object({
+  id: v.string(),
+  prompt: v.string(),
+  label: v.picklist(TASK_CLASSES),
+  source: v.optional(v.string(), 'unknown'),
+  license: v.optional(v.string(), 'unknown'),
+  task: v.optional(v.string()),
+})
+export type LabelledRow = v.InferOutput<typeof LabelledRow>
+
+/** Read a JSONL file of labelled rows; throws naming the line that is not one. */
+export async function readRows(path: string): Promise<LabelledRow[]> {
+  const text = await Bun.file(path).text()
+  const rows: LabelledRow[] = []
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    const parsed = v.safeParse(LabelledRow, JSON.parse(line))
+    if (!parsed.success) throw new Error(`${path}:${i + 1}: ${parsed.issues.map((x) => x.message).join('; ')}`)
+    rows.push(parsed.output)
+  })
+  return rows
+}
+
+/** Rows under a non-commercial license (CC-BY-NC-*), which the shipped weights can leave out. */
+export const isNonCommercial = (row: Pick<LabelledRow, 'license'>) => /\bNC\b|non-?commercial/i.test(row.license)
+
+/** A single-turn chat request carrying the row's prompt, as the gateway would hand it to a classifier. */
+export function rowRequest(row: Pick<LabelledRow, 'prompt'>): ChatRequest {
+  return {
+    protocol: 'openai', operation: 'chat', model: 'auto', stream: false, body: {},
+    messages: [{ role: 'user', content: row.prompt }],
+  }
+}

@@ -1,0 +1,119 @@
+/** Turns a request into the learned model's inputs: hashed word/char n-grams plus the shared dense features. */
+import type { ChatRequest } from 'switchyard/plugin'
+import { denseFeatures, extractFeatures } from '../heuristic-classifier/features.ts'
+import type { RequestFeatures } from '../heuristic-classifier/features.ts'
+
+/** How text becomes hashed features; stored with the weights so training and inference always agree. */
+export interface FeatureSpec {
+  /** log2 of the number of hash buckets. */
+  readonly bits: number
+  readonly wordNgrams: number
+  readonly charMin: number
+  readonly charMax: number
+  /** Only the first this-many characters of each message feed n-grams (size features still see everything). */
+  readonly maxChars: number
+}
+
+export const DEFAULT_FEATURE_SPEC: FeatureSpec = { bits: 15, wordNgrams: 2, charMin: 1, charMax: 0, maxChars: 1000 }
+
+/** A sparse vector: bucket indices (may repeat) with values, plus the dense feature vector. */
+export interface FeatureVector {
+  readonly index: Int32Array
+  readonly value: Float32Array
+  readonly dense: readonly number[]
+  readonly features: RequestFeatures
+}
+
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
+const hashString = (s: string, seed = FNV_OFFSET) => {
+  let h = seed
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME)
+  return h >>> 0
+}
+
+/** Order-sensitive combination of two hashes (a word bigram). */
+const mix = (a: number, b: number) => (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b, FNV_PRIME) ^ 0x9e3779b9) >>> 0
+
+/** Text a classifier reads: the last user message in full, other turns (system included) tagged by role. */
+function messageTexts(req: Pick<ChatRequest, 'messages'>): { role: string; text: string }[] {
+  return req.messages.map((m) => ({ role: m.role === 'user' || m.role === 'system' ? m.role : 'other', text: m.content }))
+}
+
+/** Featurize a request; `spec` decides n-gram ranges and bucket count. */
+export function featurize(req: Pick<ChatRequest, 'messages'>, spec: FeatureSpec = DEFAULT_FEATURE_SPEC): FeatureVector {
+  const mask = (1 << spec.bits) - 1
+  const buckets = new Map<number, number>()
+  const add = (h: number, weight = 1) => {
+    // One hash bit picks the sign so colliding features tend to cancel rather than add up.
+    const signed = h & 0x80000000 ? -weight : weight
+    const key = h & mask
+    buckets.set(key, (buckets.get(key) ?? 0) + signed)
+  }
+  const features = extractFeatures(req)
+  let lastUser = -1
+  req.messages.forEach((m, i) => {
+    if (m.role === 'user') lastUser = i
+  })
+  messageTexts(req).forEach(({ role, text }, i) => {
+    // Index-aligned with req.messages, so `i` tells the last user message apart.
+    const weight = i === lastUser || lastUser < 0 ? 1 : 0.5
+    const prefix = role === 'system' ? 's:' : ''
+    const lower = (text.length > spec.maxChars ? text.slice(0, spec.maxChars) : text).toLowerCase()
+    // Tokens are hashed while scanning (no token strings): runs of [a-z0-9_] and single punctuation marks.
+    const seed = prefix === '' ? FNV_OFFSET : hashString(prefix)
+    let prev = hashString('<s>')
+    let h = seed
+    let inWord = false
+    const emit = (token: number) => {
+      add(token, weight)
+      if (spec.wordNgrams >= 2) add(mix(prev, token), weight)
+      prev = token
+    }
+    for (let j = 0; j < lower.length; j++) {
+      const ch = lower.charCodeAt(j)
+      const wordChar = (ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95
+      if (wordChar) {
+        h = Math.imul(h ^ ch, FNV_PRIME)
+        inWord = true
+        continue
+      }
+      if (inWord) emit(h >>> 0)
+      inWord = false
+      h = seed
+      if (ch > 32) emit(Math.imul(seed ^ ch, FNV_PRIME) >>> 0)
+    }
+    if (inWord) emit(h >>> 0)
+    if (spec.charMax < spec.charMin) return
+    const squashed = ` ${lower.replace(/\s+/g, ' ')} `
+    for (let n = spec.charMin; n <= spec.charMax; n++) {
+      const seed = hashString(`c${n}`)
+      for (let j = 0; j + n <= squashed.length; j++) {
+        let h = seed
+        for (let k = j; k < j + n; k++) h = Math.imul(h ^ squashed.charCodeAt(k), FNV_PRIME)
+        add(h >>> 0, weight * 0.5)
+      }
+    }
+  })
+  // Size bins give the linear model a non-linear view of length, the strongest single signal.
+  add(hashString(`len:${Math.round(2 * Math.log2(features.promptTokens + 1))}`), 4)
+  add(hashString(`depth:${Math.min(features.depth, 8)}`), 2)
+  add(hashString(`code:${Math.min(features.codeBlocks, 4)}:${Math.round(features.codeShare * 4)}`), 2)
+
+  const index = new Int32Array(buckets.size)
+  const value = new Float32Array(buckets.size)
+  let norm = 0
+  let i = 0
+  for (const [k, raw] of buckets) {
+    // Sub-linear term frequency, then unit length: long prompts must not win on volume alone.
+    const x = Math.sign(raw) * Math.log1p(Math.abs(raw))
+    index[i] = k
+    value[i] = x
+    norm += x * x
+    i++
+  }
+  norm = Math.sqrt(norm) || 1
+  for (let j = 0; j < value.length; j++) value[j] = (value[j] ?? 0) / norm
+  return { index, value, dense: denseFeatures(features), features }
+}

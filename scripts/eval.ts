@@ -1,0 +1,127 @@
+/** Evaluation CLI: score a classifier on labelled JSONL (or cross-validate the learned one) and print the report. */
+import { parseArgs } from 'node:util'
+import * as v from 'valibot'
+import { TASK_CLASSES } from 'switchyard/plugin'
+import type { Classification, Logger, PluginDefinition } from 'switchyard/plugin'
+import { classifierPlugins } from '../plugins/classifiers.ts'
+import { groupedCrossValidation, leaveOneSourceOut } from '../plugins/learned-classifier/cross-validate.ts'
+import type { HeldOut } from '../plugins/learned-classifier/cross-validate.ts'
+import { readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
+import type { LabelledRow } from '../plugins/learned-classifier/dataset.ts'
+import { featurize } from '../plugins/learned-classifier/featurize.ts'
+import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
+import { computeReport, formatReport } from './classifier-report.ts'
+import type { Prediction, Report } from './classifier-report.ts'
+
+const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] [--options JSON] [--config FILE]
+       [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc]]`
+
+const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+interface ClassifierChoice { name: string; options: unknown; baseDir: string }
+
+/** `--config FILE`: the first classifier entry in the gateway config's `plugins`, with its options. */
+async function classifierFromConfig(path: string): Promise<ClassifierChoice> {
+  const loaderPath = new URL('../src/config/load.ts', import.meta.url)
+  if (!(await Bun.file(loaderPath).exists())) throw new Error('--config needs the gateway config loader (src/config/load.ts)')
+  const loader = (await import(loaderPath.href)) as { loadConfig?: (p: string) => unknown }
+  if (typeof loader.loadConfig !== 'function') throw new Error('--config needs the gateway config loader (loadConfig)')
+  const config = (await loader.loadConfig(path)) as { plugins?: readonly { use: string; options?: unknown }[] }
+  const names = new Set(classifierPlugins.map((p) => p.name as string))
+  const entry = config.plugins?.find((p) => names.has(p.use))
+  if (!entry) throw new Error(`${path}: no built-in classifier plugin in "plugins"`)
+  return { name: entry.use, options: entry.options ?? {}, baseDir: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : process.cwd() }
+}
+
+/** Run a built-in classifier over every row, timing each classify call. */
+async function runClassifier(rows: readonly LabelledRow[], choice: ClassifierChoice): Promise<{ held: HeldOut[]; latencies: number[] }> {
+  const def = classifierPlugins.find((p) => p.name === choice.name) as PluginDefinition<'classifier'> | undefined
+  if (!def) throw new Error(`unknown classifier "${choice.name}"; built-in: ${classifierPlugins.map((p) => p.name).join(', ')}`)
+  const controller = new AbortController()
+  const instance = await def.setup({
+    name: def.name, options: v.parse(def.options, choice.options), signal: controller.signal, log: quietLog,
+    gateway: { backends: [] }, baseDir: choice.baseDir,
+  })
+  const held: HeldOut[] = []
+  const latencies: number[] = []
+  try {
+    // Warm up so one-time JIT and lazy work do not count as per-prompt latency.
+    for (const row of rows.slice(0, 50)) await instance.classify(rowRequest(row), controller.signal)
+    for (const [i, row] of rows.entries()) {
+      const req = rowRequest(row)
+      const start = Bun.nanoseconds()
+      const out: Classification = await instance.classify(req, controller.signal)
+      latencies.push((Bun.nanoseconds() - start) / 1000)
+      held.push({ row: i, predicted: out.label, confidence: out.confidence })
+    }
+  } finally {
+    controller.abort()
+    await instance.close?.()
+  }
+  return { held, latencies }
+}
+
+const toPredictions = (rows: readonly LabelledRow[], held: readonly HeldOut[]): Prediction[] =>
+  held.map((h) => ({ label: rows[h.row]!.label, predicted: h.predicted, source: rows[h.row]!.source }))
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' }, classifier: { type: 'string' }, options: { type: 'string' }, config: { type: 'string' },
+      json: { type: 'boolean', default: false }, predictions: { type: 'string' }, folds: { type: 'string' },
+      seed: { type: 'string', default: '1' }, 'exclude-nc': { type: 'boolean', default: false }, help: { type: 'boolean' },
+    },
+  })
+  if (values.help || !values.data) {
+    console.log(USAGE)
+    process.exit(values.help ? 0 : 2)
+  }
+  const rows = await readRows(values.data)
+  const choice: ClassifierChoice = values.config
+    ? await classifierFromConfig(values.config)
+    : { name: values.classifier ?? 'learned-classifier', options: values.options ? JSON.parse(values.options) : {}, baseDir: process.cwd() }
+  let held: HeldOut[]
+  let latencies: number[]
+  let title = choice.name
+  let extra: Record<string, unknown> = {}
+  if (values.folds) {
+    if (choice.name !== 'learned-classifier') throw new Error('--folds trains models: only learned-classifier supports it')
+    const k = Number(values.folds)
+    const seed = Number(values.seed)
+    const opts = (choice.options ?? {}) as { bias?: Partial<Record<(typeof TASK_CLASSES)[number], number>> }
+    const start = Bun.nanoseconds()
+    const vectors = rows.map((r) => featurize(rowRequest(r)))
+    latencies = rows.map((r) => {
+      const t = Bun.nanoseconds()
+      featurize(rowRequest(r))
+      return (Bun.nanoseconds() - t) / 1000
+    })
+    const input = {
+      rows, vectors, train: { ...DEFAULT_TRAIN_OPTIONS, seed }, excludeNonCommercial: values['exclude-nc'],
+      bias: TASK_CLASSES.map((c) => opts.bias?.[c] ?? 0) as [number, number, number],
+    }
+    held = groupedCrossValidation(input, k, seed)
+    const loso = computeReport(toPredictions(rows, leaveOneSourceOut(input)), latencies)
+    title = `${choice.name} grouped ${k}-fold CV${values['exclude-nc'] ? ' (trained without NC rows)' : ''}`
+    const elapsed = (Bun.nanoseconds() - start) / 1e9
+    console.log(formatReport(`${choice.name} leave-one-source-out`, loso))
+    console.log(`cross-validation took ${elapsed.toFixed(1)} s\n`)
+    extra = { folds: k, leave_one_source_out: { accuracy: loso.accuracy, macro_f1: loso.macro_f1, per_source: loso.per_source } }
+  } else {
+    ;({ held, latencies } = await runClassifier(rows, choice))
+  }
+  const report: Report = computeReport(toPredictions(rows, held), latencies)
+  console.log(formatReport(title, report))
+  if (values.predictions) {
+    const lines = held.map((h) => JSON.stringify({ id: rows[h.row]!.id, label: rows[h.row]!.label, predicted: h.predicted, confidence: Math.round(h.confidence * 1e4) / 1e4 }))
+    await Bun.write(values.predictions, `${lines.join('\n')}\n`)
+  }
+  if (values.json) console.log(JSON.stringify({ classifier: choice.name, ...report, ...extra }))
+}
+
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    console.error(`eval: ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(1)
+  })
+}
