@@ -43,12 +43,31 @@ const ms = (value: number) => Math.max(1, Math.round(value * 1e6))
  * out the cold start. Returns the nominal load time in milliseconds.
  */
 export async function loadModel(ctx: SimContext, scope: RequestScope, spec: ModelSpec, keepAliveMs: number | undefined): Promise<number> {
-  const { cold } = ctx.runtime.acquire(spec)
-  scope.defer(() => ctx.runtime.release(spec, keepAliveMs))
-  if (!cold) return WARM_LOAD_MS
   const { loadMs } = createModelLatency(spec)
-  await ctx.clock.wait(loadMs, scope.signal)
+  const { loading, ready } = ctx.runtime.acquire(spec, (signal) => ctx.clock.wait(loadMs, signal))
+  scope.defer(() => ctx.runtime.release(spec, keepAliveMs))
+  if (!loading) return WARM_LOAD_MS
+  await untilAborted(ready, scope.signal)
   return loadMs
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 export interface RunInput {

@@ -133,17 +133,23 @@ export interface LoadedModel {
 
 export interface ModelRuntime {
   isLoaded(name: string): boolean
-  /** Marks the model busy; returns whether this call had to load it (the caller simulates the delay). */
-  acquire(spec: ModelSpec): { cold: boolean }
+  /**
+   * Marks the model busy. A model not yet resident starts loading with `load` (one load however many
+   * requests arrive meanwhile); `loading` says whether this request has to wait for `ready`.
+   */
+  acquire(spec: ModelSpec, load: (signal: AbortSignal) => Promise<void>): { loading: boolean; ready: Promise<void> }
   /** Ends one use; the model stays loaded for `keepAliveMs` (default 5 minutes) after its last use. */
   release(spec: ModelSpec, keepAliveMs: number | undefined): void
   unload(spec: ModelSpec): void
+  /** Models resident in memory, loading ones included (as Ollama's /api/ps shows them). */
   loaded(): LoadedModel[]
   close(): void
 }
 
 interface Residency {
   readonly spec: ModelSpec
+  readonly ready: Promise<void>
+  loaded: boolean
   busy: number
   expiresAtMs: number
   timer: ReturnType<typeof setTimeout> | undefined
@@ -151,6 +157,7 @@ interface Residency {
 
 export function startModelRuntime(): ModelRuntime {
   const resident = new Map<string, Residency>()
+  const closing = new AbortController()
 
   function schedule(spec: ModelSpec, entry: Residency, keepAliveMs: number) {
     clearTimeout(entry.timer)
@@ -166,15 +173,20 @@ export function startModelRuntime(): ModelRuntime {
 
   return {
     isLoaded: (name) => resident.has(name),
-    acquire(spec) {
+    acquire(spec, load) {
       const existing = resident.get(spec.name)
       if (existing) {
         existing.busy++
-        return { cold: false }
+        return { loading: !existing.loaded, ready: existing.ready }
       }
-      const entry: Residency = { spec, busy: 1, expiresAtMs: Date.now() + DEFAULT_KEEP_ALIVE_MS, timer: undefined }
+      // The load goes on if its first caller leaves, as Ollama's does; only close() stops it.
+      const ready = load(closing.signal).then(() => {
+        entry.loaded = true
+      })
+      ready.catch(() => {})
+      const entry: Residency = { spec, ready, loaded: false, busy: 1, expiresAtMs: Date.now() + DEFAULT_KEEP_ALIVE_MS, timer: undefined }
       resident.set(spec.name, entry)
-      return { cold: true }
+      return { loading: true, ready }
     },
     release(spec, keepAliveMs) {
       const entry = resident.get(spec.name)
@@ -200,6 +212,7 @@ export function startModelRuntime(): ModelRuntime {
       }))
     },
     close() {
+      closing.abort()
       for (const entry of resident.values()) clearTimeout(entry.timer)
       resident.clear()
     },

@@ -17,8 +17,5 @@ export function modelField(body: unknown): string | undefined {
   return typeof body.model === 'string' && body.model !== '' ? body.model : undefined
 }
 
-/** A present, non-empty string model; the first check of every generation route. */
-export const ModelName = v.pipe(v.string('model is required'), v.nonEmpty('model is required'))
-
 /** A limit like num_predict or max_tokens; `null` from JSON means unset. */
 export const TokenLimit = v.nullish(v.pipe(v.number(), v.integer()))
