@@ -1,0 +1,9 @@
+/** The built-in plugin registry: explicit imports, name -> definition. */
+import type { PluginDefinition } from 'switchyard/plugin'
+import { classifierPlugins } from './classifiers.ts'
+import { probePlugins } from './probes.ts'
+import tieredSelector from './tiered-selector/index.ts'
+
+const all: readonly PluginDefinition[] = [...classifierPlugins, tieredSelector, ...probePlugins] as readonly PluginDefinition[]
+
+export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map(all.map((d) => [d.name, d]))

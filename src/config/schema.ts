@@ -1,0 +1,78 @@
+/** The config file's schema (valibot, strict): the schema is the type. */
+import * as v from 'valibot'
+import { BACKEND_KINDS, TASK_CLASSES } from '../plugin/types.ts'
+
+const Name = v.pipe(v.string(), v.minLength(1))
+const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1))
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535))
+const HttpUrl = v.pipe(
+  v.string(),
+  v.url(),
+  v.check((s) => /^https?:\/\//.test(s), 'must be an http:// or https:// URL'),
+  v.transform((s) => s.replace(/\/+$/, '')),
+)
+
+export const ServerConfig = v.strictObject({
+  host: v.optional(Name, '127.0.0.1'),
+  port: v.optional(Port, 3333),
+  /** Largest request body accepted; larger bodies get 413. */
+  maxBodyBytes: v.optional(PositiveInt, 16 * 1024 * 1024),
+  /** Deadline for a whole upstream attempt (headers and body). */
+  requestTimeoutMs: v.optional(PositiveInt, 600_000),
+  /** Time allowed for an upstream's first byte when the model is loaded. */
+  firstByteTimeoutMs: v.optional(PositiveInt, 60_000),
+  /** Time allowed for the first byte when the model is not loaded (cold start). */
+  coldStartTimeoutMs: v.optional(PositiveInt, 300_000),
+  /** Upstream attempts per request, fallbacks included. */
+  maxAttempts: v.optional(PositiveInt, 3),
+})
+export type ServerConfig = v.InferOutput<typeof ServerConfig>
+
+export const BackendConfig = v.strictObject({
+  name: Name,
+  kind: v.picklist(BACKEND_KINDS),
+  url: HttpUrl,
+  /** GPU index (or indexes) this backend runs on, as nvidia-smi numbers them. */
+  gpu: v.optional(v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))])),
+  maxConcurrency: v.optional(PositiveInt),
+  /** Extra headers sent upstream, e.g. for a hosted OpenAI-compatible server. */
+  headers: v.optional(v.record(v.string(), v.string())),
+  apiKey: v.optional(v.string()),
+})
+export type BackendConfig = v.InferOutput<typeof BackendConfig>
+
+export const ModelConfig = v.strictObject({
+  backends: v.optional(v.array(Name)),
+  /** Other models that may answer when this one cannot; announced in response headers. */
+  fallbacks: v.optional(v.array(Name)),
+  keepWarm: v.optional(v.boolean()),
+})
+export type ModelConfig = v.InferOutput<typeof ModelConfig>
+
+const ModelList = v.array(Name)
+export const RouteConfig = v.strictObject({
+  SIMPLE: v.optional(ModelList, []),
+  MODERATE: v.optional(ModelList, []),
+  COMPLEX: v.optional(ModelList, []),
+  /** Class used when classification fails. */
+  default: v.optional(v.picklist(TASK_CLASSES), 'MODERATE'),
+})
+export type RouteConfig = v.InferOutput<typeof RouteConfig>
+
+export const PluginEntry = v.strictObject({
+  use: Name,
+  as: v.optional(Name),
+  options: v.optional(v.record(v.string(), v.unknown()), {}),
+  enabled: v.optional(v.boolean(), true),
+})
+export type PluginEntry = v.InferOutput<typeof PluginEntry>
+
+export const ConfigFile = v.strictObject({
+  server: v.optional(ServerConfig, {}),
+  backends: v.pipe(v.array(BackendConfig), v.minLength(1, 'at least one backend is required')),
+  models: v.optional(v.record(Name, ModelConfig)),
+  routes: v.optional(v.record(Name, RouteConfig)),
+  plugins: v.optional(v.array(PluginEntry)),
+})
+export type ConfigInput = v.InferInput<typeof ConfigFile>
+export type Config = v.InferOutput<typeof ConfigFile>

@@ -1,0 +1,134 @@
+/** createGateway(config, registry): the Hono app, plugins, health and probes of one config, swappable on reload. */
+import type { Server } from 'bun'
+import { Hono } from 'hono'
+import type { LoadedConfig } from './config/load.ts'
+import { createPassiveHealth } from './health/passive.ts'
+import { type ProbeScheduler, startProbeScheduler } from './health/scheduler.ts'
+import { createHealthStore } from './health/state.ts'
+import { createAdminRoutes } from './http/admin.ts'
+import { describeError, openAIErrorBody } from './http/describe-error.ts'
+import { createLogger } from './log.ts'
+import { createBoundedMap } from './pipeline/bounded-map.ts'
+import type { GatewayDeps } from './pipeline/deps.ts'
+import type { PipelineEnv } from './pipeline/env.ts'
+import { startStage } from './pipeline/stages.ts'
+import { resolvePlugins, setupPlugins } from './plugin/load.ts'
+import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
+import { createOllamaRoutes } from './protocols/ollama/routes.ts'
+import { createOpenAIRoutes } from './protocols/openai/routes.ts'
+
+export interface Gateway {
+  fetch(req: Request, server?: Server<undefined>): Response | Promise<Response>
+  /** The current generation's deps (config, plugins, health). */
+  readonly deps: GatewayDeps
+  /** Validate and swap in a new config; on error the old one keeps serving and the error is thrown. */
+  reload(next: LoadedConfig): Promise<void>
+  /** Run every probe now. */
+  refresh(): Promise<void>
+  close(): Promise<void>
+}
+
+interface Generation {
+  readonly deps: GatewayDeps
+  readonly probes: ProbeScheduler
+  inFlight: number
+  retired?: () => void
+}
+
+export interface GatewayOptions {
+  /** Wait at most this long at startup for the first probe round (model discovery). */
+  readonly firstProbeWaitMs?: number
+  readonly log?: Logger
+}
+
+function createEmitter(deps: () => GatewayDeps, log: Logger) {
+  const failed = new Set<string>()
+  return (event: PipelineEvent) => {
+    for (const plugin of deps().plugins.of('telemetry')) {
+      try {
+        plugin.instance.observe?.(event)
+      } catch (error) {
+        if (!failed.has(plugin.name)) log.warn('telemetry plugin failed; further failures not logged', { plugin: plugin.name, error: String(error) })
+        failed.add(plugin.name)
+      }
+    }
+  }
+}
+
+async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions): Promise<Generation> {
+  const { config, baseDir } = loaded
+  const log = options.log ?? createLogger('gateway')
+  const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
+  const gateway: GatewayInfo = {
+    backends: config.backends.map((b) => ({ name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu] })),
+  }
+  const plugins = await setupPlugins(resolved, gateway, baseDir)
+  const health = createHealthStore(config, createPassiveHealth(log))
+  let deps: GatewayDeps
+  const emit = createEmitter(() => deps, log)
+  deps = { config, plugins, health, log, classifications: createBoundedMap(10_000), emit }
+  const probes = startProbeScheduler(plugins.of('probe'), health, log)
+  const waitMs = options.firstProbeWaitMs ?? 3_000
+  await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
+  return { deps, probes, inFlight: 0 }
+}
+
+async function retire(gen: Generation): Promise<void> {
+  if (gen.inFlight > 0) await new Promise<void>((resolve) => (gen.retired = resolve))
+  gen.probes.close()
+  await gen.deps.plugins.close()
+}
+
+export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
+  let current = await createGeneration(loaded, builtins, options)
+  const app = new Hono<PipelineEnv>()
+  app.use('*', async function bindGeneration(c, next) {
+    // A request keeps the generation it started with, across a reload, until its body is sent.
+    const gen = current
+    gen.inFlight++
+    c.set('deps', gen.deps)
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      if (--gen.inFlight === 0) gen.retired?.()
+    }
+    try {
+      await next()
+    } finally {
+      const body = c.res.body
+      if (body && c.res.headers.get('content-type')?.match(/event-stream|ndjson/)) {
+        c.res = new Response(body.pipeThrough(new TransformStream({ flush: release, cancel: release } as Transformer)), c.res)
+      } else release()
+    }
+  })
+  app.use('*', startStage())
+  app.route('/', createOpenAIRoutes())
+  app.route('/', createOllamaRoutes())
+  app.route('/', createAdminRoutes())
+  app.get('/', (c) => c.text('switchyard is running'))
+  app.notFound((c) => {
+    const e = { status: 404, code: 'not_found' as const, message: `no such endpoint: ${c.req.method} ${c.req.path}` }
+    return c.req.path.startsWith('/api/') ? c.json({ error: e.message }, 404) : c.json(openAIErrorBody(e), 404)
+  })
+  app.onError((error, c) => {
+    const e = describeError(error, c.var.deps?.log)
+    return c.json(openAIErrorBody(e), e.status as 400, e.headers)
+  })
+  return {
+    fetch: (req, server) => app.fetch(req, server),
+    get deps() {
+      return current.deps
+    },
+    async reload(next) {
+      const gen = await createGeneration(next, builtins, options)
+      const old = current
+      current = gen
+      void retire(old)
+    },
+    refresh: () => current.probes.refresh(),
+    async close() {
+      await retire(current)
+    },
+  }
+}

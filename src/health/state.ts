@@ -1,0 +1,148 @@
+/** What the gateway knows of each backend: probe reports, passive outcomes, in-flight counts; read as snapshots. */
+import type { BackendConfig, Config } from '../config/schema.ts'
+import type { BackendReport, BackendView, CircuitState, GpuReport, HealthReport, LoadedModel, ModelInfo } from '../plugin/types.ts'
+
+interface BackendState {
+  readonly config: BackendConfig
+  readonly gpuIndexes: readonly number[]
+  up: boolean | undefined
+  latencyMs?: number
+  /** Models the backend reported; undefined until a probe has listed them. */
+  discovered?: readonly ModelInfo[]
+  loaded: readonly LoadedModel[]
+  inFlight: number
+  lastError?: string
+  report?: BackendReport
+}
+
+export interface Outcome {
+  readonly ok: boolean
+  readonly latencyMs?: number
+  readonly ttftMs?: number
+  readonly error?: string
+}
+
+export interface HealthStore {
+  /** Merge a probe's report. Returns the names of backends whose up/down state changed. */
+  apply(report: HealthReport): string[]
+  views(): readonly BackendView[]
+  gpus(): readonly GpuReport[]
+  /** Count a request against a backend until the returned function is called with its outcome. */
+  begin(backend: string, model: string): (outcome: Outcome) => void
+  /** All model names any backend serves, sorted. */
+  modelNames(): readonly string[]
+  circuit(backend: string, model?: string): CircuitState
+  lastError(backend: string): string | undefined
+  /** Whether any probe has ever listed this backend's models. */
+  discovered(backend: string): boolean
+}
+
+/** Passive health decides circuits; the store only asks it. Swapped in by the gateway. */
+export interface PassiveHealth {
+  circuit(backend: string, model?: string): CircuitState
+  record(backend: string, model: string, outcome: Outcome): void
+  ewma(backend: string): { latencyMs?: number; ttftMs?: number }
+}
+
+const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', record: () => {}, ewma: () => ({}) }
+
+export function createHealthStore(config: Config, passive: PassiveHealth = NO_PASSIVE): HealthStore {
+  const states = new Map<string, BackendState>()
+  for (const b of config.backends) {
+    const gpuIndexes = b.gpu === undefined ? [] : Array.isArray(b.gpu) ? b.gpu : [b.gpu]
+    states.set(b.name, { config: b, gpuIndexes, up: undefined, loaded: [], inFlight: 0 })
+  }
+  // Models the config pins to backends count as served there even before (or without) discovery.
+  const declared = new Map<string, ModelInfo[]>()
+  for (const [model, entry] of Object.entries(config.models ?? {})) {
+    for (const backend of entry.backends ?? []) {
+      const list = declared.get(backend) ?? []
+      list.push({ name: model })
+      declared.set(backend, list)
+    }
+  }
+  const restricted = new Map<string, readonly string[]>()
+  for (const [model, entry] of Object.entries(config.models ?? {})) if (entry.backends) restricted.set(model, entry.backends)
+
+  let gpuList: readonly GpuReport[] = []
+  let cached: readonly BackendView[] | undefined
+
+  const modelsOf = (s: BackendState): readonly ModelInfo[] => {
+    const own = declared.get(s.config.name) ?? []
+    const found = (s.discovered ?? []).filter((m) => {
+      const only = restricted.get(m.name)
+      return !only || only.includes(s.config.name)
+    })
+    if (own.length === 0) return found
+    const names = new Set(found.map((m) => m.name))
+    return [...found, ...own.filter((m) => !names.has(m.name))].map((m) => found.find((f) => f.name === m.name) ?? m)
+  }
+
+  const build = (): readonly BackendView[] =>
+    [...states.values()].map((s) => {
+      const ewma = passive.ewma(s.config.name)
+      return {
+        name: s.config.name,
+        kind: s.config.kind,
+        url: s.config.url,
+        up: s.up,
+        latencyMs: s.latencyMs,
+        models: modelsOf(s),
+        loaded: s.loaded,
+        inFlight: s.inFlight,
+        maxConcurrency: s.config.maxConcurrency,
+        circuit: passive.circuit(s.config.name),
+        gpus: gpuList.filter((g) => s.gpuIndexes.includes(g.index)),
+        ewmaLatencyMs: ewma.latencyMs,
+        ewmaTtftMs: ewma.ttftMs,
+      }
+    })
+
+  return {
+    apply(report) {
+      const changed: string[] = []
+      for (const r of report.backends ?? []) {
+        const s = states.get(r.name)
+        if (!s) continue
+        if (s.up !== r.up) changed.push(r.name)
+        s.up = r.up
+        s.latencyMs = r.latencyMs
+        s.report = r
+        s.lastError = r.error
+        if (r.models) s.discovered = r.models
+        if (r.loaded) s.loaded = r.loaded
+      }
+      if (report.gpus) gpuList = report.gpus
+      cached = undefined
+      return changed
+    },
+    views() {
+      cached ??= build()
+      return cached
+    },
+    gpus: () => gpuList,
+    begin(backend, model) {
+      const s = states.get(backend)
+      if (s) s.inFlight++
+      cached = undefined
+      const started = performance.now()
+      let done = false
+      return (outcome) => {
+        if (done) return
+        done = true
+        if (s) s.inFlight--
+        passive.record(backend, model, { latencyMs: performance.now() - started, ...outcome })
+        if (s && !outcome.ok && outcome.error) s.lastError = outcome.error
+        cached = undefined
+      }
+    },
+    modelNames() {
+      const names = new Set<string>()
+      for (const s of states.values()) for (const m of modelsOf(s)) names.add(m.name)
+      return [...names].sort()
+    },
+    circuit: (backend, model) => passive.circuit(backend, model),
+    lastError: (backend) => states.get(backend)?.lastError,
+    discovered: (backend) => states.get(backend)?.discovered !== undefined,
+  }
+}

@@ -1,0 +1,94 @@
+/** Admin endpoints: `/health`, `/health/live`, `/router/explain`. */
+import { Hono } from 'hono'
+import { InvalidRequestError } from '../errors.ts'
+import type { GatewayDeps } from '../pipeline/deps.ts'
+import type { PipelineEnv } from '../pipeline/env.ts'
+import { candidatesFor, classifyRequest, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
+import { TASK_CLASSES } from '../plugin/types.ts'
+import { readJsonBody } from '../protocols/body.ts'
+import { parseOllama } from '../protocols/ollama/parse.ts'
+import { parseOpenAI } from '../protocols/openai/parse.ts'
+import { describeError, openAIErrorBody } from './describe-error.ts'
+
+/** Each route's current first choice per class, as `model@backend` (null when nothing can serve it). */
+async function routeChoices(deps: GatewayDeps) {
+  const out: Record<string, Record<string, string | null>> = {}
+  const probe = { protocol: 'openai', operation: 'chat', model: '', messages: [], stream: false, body: {} } as const
+  for (const name of routeNames(deps)) {
+    const route = routeFor(deps, name)
+    if (!route) continue
+    const perClass: Record<string, string | null> = {}
+    for (const label of TASK_CLASSES) {
+      const target = { kind: 'route', name, route } as const
+      const classification = { label, confidence: 1, scores: { SIMPLE: 0, MODERATE: 0, COMPLEX: 0 }, reasons: [] }
+      try {
+        const s = await selectBackend(deps, { ...probe, model: name }, target, classification, candidatesFor(deps, target, classification), AbortSignal.timeout(1_000))
+        perClass[label] = `${s.model}@${s.backend}`
+      } catch {
+        perClass[label] = null
+      }
+    }
+    out[name] = perClass
+  }
+  return out
+}
+
+export async function healthReport(deps: GatewayDeps) {
+  const views = deps.health.views()
+  const backends = views.map((b) => ({
+    name: b.name, kind: b.kind, up: b.up ?? false, latencyMs: b.latencyMs ?? null, models: b.models.map((m) => m.name),
+    loaded: b.loaded.map((m) => m.name), circuit: b.circuit, inFlight: b.inFlight, error: deps.health.lastError(b.name) ?? null,
+  }))
+  const gpus = deps.health.gpus().map((g) => ({
+    index: g.index, name: g.name ?? null, memoryUsedMiB: g.memoryUsedMiB ?? null, memoryTotalMiB: g.memoryTotalMiB ?? null,
+    utilization: g.utilization ?? null, temperature: g.temperature ?? null,
+    backends: views.filter((b) => b.gpus.some((x) => x.index === g.index)).map((b) => b.name),
+  }))
+  const routes = await routeChoices(deps)
+  const routeServes = Object.values(routes).some((perClass) => Object.values(perClass).some((c) => c !== null))
+  const anyUp = backends.some((b) => b.up && b.circuit !== 'open' && b.models.length > 0)
+  const ok = Object.keys(routes).length > 0 ? routeServes : anyUp
+  return { ok, body: { status: ok ? 'ok' : 'unavailable', backends, gpus, routes } }
+}
+
+export function createAdminRoutes() {
+  const app = new Hono<PipelineEnv>()
+  app.get('/health/live', (c) => c.json({ status: 'ok' }))
+  app.get('/health', async (c) => {
+    const { ok, body } = await healthReport(c.var.deps)
+    return c.json(body, ok ? 200 : 503)
+  })
+  app.post('/router/explain', async (c) => {
+    const deps = c.var.deps
+    const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
+    if (typeof json.model !== 'string') json.model = 'auto'
+    const request = typeof json.prompt === 'string' ? parseOllama('generate', json) : isOllamaChat(json) ? parseOllama('chat', json) : parseOpenAI('chat', json)
+    const target = resolveTarget(deps, request.model)
+    const classification = target.kind === 'route' ? await classifyRequest(deps, request, target.route, c.req.raw.signal) : undefined
+    const candidates = candidatesFor(deps, target, classification)
+    let selection: Awaited<ReturnType<typeof selectBackend>> | undefined
+    let selectError: string | undefined
+    try {
+      selection = await selectBackend(deps, request, target, classification, candidates, c.req.raw.signal)
+    } catch (error) {
+      selectError = describeError(error).message
+    }
+    return c.json({
+      model: selection?.model ?? null, route: target.kind === 'route' ? target.name : null,
+      class: classification?.label ?? null, confidence: classification?.confidence ?? null,
+      scores: classification?.scores ?? null, task: classification?.task ?? null, classifier: classification?.classifier ?? null,
+      reasons: [...(classification?.reasons ?? []), ...(selection?.reasons ?? []), ...(selectError ? [selectError] : [])],
+      candidates: candidates.models, backend: selection?.backend ?? null, fallbacks: selection?.fallbacks ?? [],
+    })
+  })
+  app.onError((error, c) => {
+    const e = describeError(error, c.var.deps?.log)
+    return c.json(openAIErrorBody(e), e.status as 400, e.headers)
+  })
+  return app
+}
+
+function isOllamaChat(json: Record<string, unknown>): boolean {
+  if (!Array.isArray(json.messages)) throw new InvalidRequestError('send a chat body with `messages` (OpenAI or Ollama) or an Ollama generate body with `prompt`')
+  return 'options' in json || json.messages.every((m) => typeof (m as { content?: unknown }).content === 'string' || (m as { content?: unknown }).content === undefined)
+}

@@ -1,0 +1,101 @@
+/** CLI entry: flags and env, load config, build the gateway, Bun.serve, signals. */
+import { parseArgs } from 'node:util'
+import { builtinPlugins } from '../plugins/index.ts'
+import { findConfigPath, loadConfig } from './config/load.ts'
+import { ConfigError } from './errors.ts'
+import { createGateway } from './gateway.ts'
+import { createLogger } from './log.ts'
+import { buildAutoRoute } from './pipeline/auto-tier.ts'
+
+const log = createLogger('switchyard')
+
+function parseFlags() {
+  const { values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  return values
+}
+
+const USAGE = `usage: bun start [--config FILE] [--port N] [--host H]
+  --config FILE   config file (.json or .ts); default: $SWITCHYARD_CONFIG, ./switchyard.config.json, ./switchyard.config.ts
+  --port N        listen port (default: $PORT, config server.port, 3333)
+  --host H        listen address (default: config server.host, 127.0.0.1)`
+
+async function main(): Promise<void> {
+  let flags: ReturnType<typeof parseFlags>
+  try {
+    flags = parseFlags()
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+    process.exit(2)
+  }
+  if (flags.help) {
+    console.log(USAGE)
+    return
+  }
+  const path = findConfigPath(flags.config)
+  let loaded: Awaited<ReturnType<typeof loadConfig>>
+  let gateway: Awaited<ReturnType<typeof createGateway>>
+  try {
+    loaded = await loadConfig(path)
+    gateway = await createGateway(loaded, builtinPlugins)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+  const { server: serverConfig } = loaded.config
+  const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
+  const hostname = flags.host ?? serverConfig.host
+  const server = Bun.serve({ port, hostname, idleTimeout: 120, development: false, fetch: gateway.fetch })
+  log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
+  printBanner(gateway.deps)
+
+  process.on('SIGHUP', async () => {
+    try {
+      await gateway.reload(await loadConfig(findConfigPath(flags.config)))
+      log.info('config reloaded')
+    } catch (error) {
+      log.error('config reload rejected; the previous config keeps serving', { error: error instanceof Error ? error.message : String(error) })
+    }
+  })
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down: no new connections, waiting for in-flight requests', { signal })
+    const deadline = Bun.sleep(30_000).then(() => log.warn('shutdown deadline reached; closing open connections'))
+    await Promise.race([server.stop(false), deadline])
+    await gateway.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+function printBanner(deps: Awaited<ReturnType<typeof createGateway>>['deps']): void {
+  const views = deps.health.views()
+  for (const b of views) {
+    if (b.up === false) {
+      log.warn(`backend "${b.name}" at ${b.url} is not reachable (${deps.health.lastError(b.name) ?? 'no answer'}); the gateway runs and will route to it once it answers. To try switchyard without a model server: bun run demo`)
+    } else {
+      log.info(`backend "${b.name}" (${b.kind}) ${b.up ? 'up' : 'health unknown'}`, { url: b.url, models: b.models.map((m) => m.name).join(',') })
+    }
+  }
+  if (!deps.config.routes) {
+    const auto = buildAutoRoute(views)
+    if (auto) for (const row of auto.table) log.info('auto tier', { model: row.model, params: row.params, tier: row.tier })
+  }
+  log.info('plugins', { enabled: deps.plugins.all.map((p) => `${p.name}(${p.kind})`).join(',') })
+}
+
+await main()

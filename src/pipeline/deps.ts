@@ -1,0 +1,17 @@
+/** What every request of one config generation shares: config, plugins, health, memo tables. */
+import type { Config } from '../config/schema.ts'
+import type { HealthStore } from '../health/state.ts'
+import type { PluginSet } from '../plugin/load.ts'
+import type { Classification, Logger, PipelineEvent } from '../plugin/types.ts'
+import type { BoundedMap } from './bounded-map.ts'
+
+export interface GatewayDeps {
+  readonly config: Config
+  readonly plugins: PluginSet
+  readonly health: HealthStore
+  readonly log: Logger
+  /** Classifications memoized by a hash of the request text. */
+  readonly classifications: BoundedMap<string, Classification>
+  /** Hands an event to every telemetry plugin; never throws. */
+  emit(event: PipelineEvent): void
+}

@@ -1,0 +1,25 @@
+/** The typed `c.var` every pipeline stage reads and writes. */
+import type { Server } from 'bun'
+import type { CacheEntry, ChatRequest, Classification, Selection } from '../plugin/types.ts'
+import type { GatewayDeps } from './deps.ts'
+import type { Target } from './route.ts'
+
+export type CacheStatus = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
+
+export interface PipelineEnv {
+  Bindings: Server<undefined> | undefined
+  Variables: {
+    deps: GatewayDeps
+    requestId: string
+    startedMs: number
+    request: ChatRequest
+    raw: Uint8Array
+    target: Target
+    classification?: Classification
+    selection: Selection
+    cacheKey?: string
+    cacheStatus?: CacheStatus
+    cacheStore?: boolean
+    cached?: CacheEntry
+  }
+}

@@ -1,0 +1,139 @@
+/** Send the request upstream: attempts over the selection's options, deadlines, then relay the answer. */
+import { UpstreamError, UpstreamTimeoutError } from '../errors.ts'
+import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plugin/types.ts'
+import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
+import type { GatewayDeps } from './deps.ts'
+import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
+import { planUpstream } from './upstream.ts'
+
+export interface ForwardInput {
+  readonly request: ChatRequest
+  readonly raw: Uint8Array
+  readonly selection: Selection
+  readonly clientSignal: AbortSignal
+  readonly startedMs: number
+  readonly traceparent?: string
+  /** Called once with the complete answer, for the cache. */
+  readonly onComplete?: (entry: CacheEntry) => void
+  readonly onEnd?: (end: RelayEnd & { backend: string; model: string; attempts: number }) => void
+}
+
+export interface Forwarded {
+  readonly response: Response
+  readonly option: SelectionOption
+  /** One line per failed attempt before the one that answered. */
+  readonly attemptNotes: readonly string[]
+}
+
+export function contentTypeFor(req: ChatRequest): string {
+  if (!req.stream) return 'application/json; charset=utf-8'
+  return req.protocol === 'openai' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson'
+}
+
+/** Status codes after which another backend may well succeed. */
+const RETRYABLE = new Set([404, 408, 429, 500, 502, 503, 504])
+
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '')
+  try {
+    const json = JSON.parse(text) as { error?: string | { message?: string } }
+    const e = json.error
+    return typeof e === 'string' ? e : (e?.message ?? text)
+  } catch {
+    return text.slice(0, 300) || res.statusText
+  }
+}
+
+export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<Forwarded> {
+  const { request, selection, clientSignal } = input
+  const server = deps.config.server
+  const options: SelectionOption[] = [{ model: selection.model, backend: selection.backend }, ...(selection.fallbacks ?? [])].slice(0, server.maxAttempts)
+  const notes: string[] = []
+  let lastError: Error | undefined
+  for (const [attempt, option] of options.entries()) {
+    if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499)
+    const backend = deps.config.backends.find((b) => b.name === option.backend)
+    if (!backend) continue
+    const view = deps.health.views().find((b) => b.name === option.backend)
+    const warm = view?.loaded.some((m) => m.name === option.model) ?? false
+    const plan = planUpstream(request, input.raw, backend, option.model, input.traceparent)
+    const controller = new AbortController()
+    const abort = (reason: string) => controller.abort(new Error(reason))
+    const onClientAbort = () => abort('client disconnected')
+    clientSignal.addEventListener('abort', onClientAbort, { once: true })
+    const firstByteMs = warm || backend.kind === 'openai' ? server.firstByteTimeoutMs : server.coldStartTimeoutMs
+    let timedOut: string | undefined
+    const firstByteTimer = setTimeout(() => {
+      timedOut = `no response within ${firstByteMs} ms`
+      abort(timedOut)
+    }, firstByteMs)
+    const totalTimer = setTimeout(() => {
+      timedOut = `no complete response within ${server.requestTimeoutMs} ms`
+      abort(timedOut)
+    }, server.requestTimeoutMs)
+    const end = deps.health.begin(option.backend, option.model)
+    const release = () => {
+      clearTimeout(firstByteTimer)
+      clearTimeout(totalTimer)
+      clientSignal.removeEventListener('abort', onClientAbort)
+    }
+    let res: Response
+    try {
+      res = await fetch(plan.url, { method: 'POST', body: plan.body as BodyInit, headers: plan.headers, signal: controller.signal, decompress: false })
+    } catch (error) {
+      release()
+      const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
+      end({ ok: false, error: cause })
+      if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
+      notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: ${cause}`)
+      lastError = timedOut ? new UpstreamTimeoutError(`backend "${option.backend}": ${cause}`) : new UpstreamError(`backend "${option.backend}" unreachable: ${cause}`)
+      continue
+    }
+    clearTimeout(firstByteTimer)
+    if (!res.ok) {
+      const message = await errorMessage(res)
+      release()
+      end({ ok: res.status < 500, error: `HTTP ${res.status}: ${message}` })
+      if (RETRYABLE.has(res.status) && attempt < options.length - 1) {
+        notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: HTTP ${res.status}`)
+        lastError = new UpstreamError(`backend "${option.backend}" answered ${res.status}: ${message}`, res.status >= 500 ? 502 : res.status)
+        continue
+      }
+      throw new UpstreamError(`backend "${option.backend}" answered ${res.status}: ${message}`, res.status >= 500 ? 502 : res.status)
+    }
+    const record = input.onComplete !== undefined
+    const finishWith = (relayEnd: RelayEnd) => {
+      release()
+      end({ ok: relayEnd.ok || relayEnd.cancelled === true, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
+      input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
+      if (relayEnd.ok && relayEnd.chunks && input.onComplete) {
+        input.onComplete({ status: 200, contentType: contentTypeFor(request), model: option.model, backend: option.backend, chunks: relayEnd.chunks, createdAt: Date.now() })
+      }
+    }
+    if (request.stream && res.body) {
+      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, onEnd: finishWith })
+      return { response: new Response(body, { status: 200, headers: { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache' } }), option, attemptNotes: notes }
+    }
+    let text: string
+    try {
+      text = await res.text()
+    } catch (error) {
+      const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
+      finishWith({ ok: false, error: cause })
+      if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
+      throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)
+    }
+    const ttftMs = performance.now() - input.startedMs
+    if (plan.translate) {
+      try {
+        text = JSON.stringify(fromOpenAIResponse(request, option.model, JSON.parse(text) as Record<string, unknown>, input.startedMs * 1e6))
+      } catch (error) {
+        finishWith({ ok: false, error: 'backend sent a body that is not JSON' })
+        throw new UpstreamError(`backend "${option.backend}" sent a body that is not JSON`, 502, { cause: error })
+      }
+    }
+    finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text) })
+    return { response: new Response(text, { status: 200, headers: { 'content-type': contentTypeFor(request) } }), option, attemptNotes: notes }
+  }
+  throw lastError ?? new UpstreamError('no backend could be tried')
+}

@@ -1,0 +1,132 @@
+/** Relay an upstream body to the client chunk by chunk: observe it, translate it, and end it cleanly on failure. */
+import type { ChatRequest } from '../plugin/types.ts'
+import { ndjsonError } from '../protocols/ollama/stream.ts'
+import { createStreamMapper } from '../protocols/ollama/translate.ts'
+import { createSseParser, sseError } from '../protocols/openai/stream.ts'
+
+export interface RelayEnd {
+  readonly ok: boolean
+  /** Set when the client went away before the end. */
+  readonly cancelled?: boolean
+  readonly error?: string
+  readonly ttftMs?: number
+  /** Every chunk as text, when recording was asked for and the stream completed. */
+  readonly chunks?: readonly string[]
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+}
+
+export interface RelayOptions {
+  readonly request: ChatRequest
+  readonly model: string
+  readonly translate: boolean
+  readonly record: boolean
+  readonly startedMs: number
+  /** Aborts the upstream request (client went away). */
+  readonly abort: (reason: string) => void
+  readonly onEnd: (end: RelayEnd) => void
+}
+
+const encoder = new TextEncoder()
+
+/** Token counts from the final frames of a stream (Ollama's done line or OpenAI's usage chunk). */
+export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number } {
+  const count = (re: RegExp) => {
+    const m = tail.match(re)
+    return m ? Number(m[1]) : undefined
+  }
+  return {
+    inputTokens: count(/"prompt_eval_count":\s*(\d+)/) ?? count(/"prompt_tokens":\s*(\d+)/),
+    outputTokens: count(/"eval_count":\s*(\d+)/) ?? count(/"completion_tokens":\s*(\d+)/),
+  }
+}
+
+/** A mid-stream error written in the client's own protocol. */
+export function streamErrorFrame(req: ChatRequest, message: string): string {
+  return req.protocol === 'openai' ? sseError(message) : ndjsonError(message)
+}
+
+export function relayStream(upstream: ReadableStream<Uint8Array>, options: RelayOptions): ReadableStream<Uint8Array> {
+  const { request, translate, record, startedMs, onEnd } = options
+  const reader = upstream.getReader()
+  const decoder = new TextDecoder()
+  const recorded: string[] = []
+  let tail = ''
+  let ttftMs: number | undefined
+  let finished = false
+  const mapper = translate ? createStreamMapper(request, options.model, startedMs * 1e6) : undefined
+  const sse = translate ? createSseParser() : undefined
+
+  const finish = (end: RelayEnd) => {
+    if (finished) return
+    finished = true
+    onEnd({ ttftMs, ...usageFromTail(tail), ...end, chunks: end.ok && record ? recorded : undefined })
+  }
+
+  /** Translate one upstream text chunk; returns the text to send and whether the upstream reported an error. */
+  const mapChunk = (text: string): { out: string; error?: string } => {
+    if (!mapper || !sse) return { out: text }
+    let out = ''
+    for (const event of sse.push(text)) {
+      if (event.data === '[DONE]') {
+        out += mapper.end()
+        continue
+      }
+      let json: Record<string, unknown>
+      try {
+        json = JSON.parse(event.data) as Record<string, unknown>
+      } catch {
+        continue
+      }
+      const error = event.event === 'error' || json.error ? String((json.error as { message?: string })?.message ?? json.message ?? event.data) : undefined
+      if (error) return { out: out + ndjsonError(error), error }
+      out += mapper.chunk(json)
+    }
+    return { out }
+  }
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let result: Awaited<ReturnType<typeof reader.read>>
+      try {
+        result = await reader.read()
+      } catch (error) {
+        const message = `backend connection lost mid-stream: ${error instanceof Error ? error.message : String(error)}`
+        controller.enqueue(encoder.encode(streamErrorFrame(request, message)))
+        controller.close()
+        finish({ ok: false, error: message })
+        return
+      }
+      if (result.done) {
+        if (mapper) {
+          const last = mapper.end()
+          if (last) controller.enqueue(encoder.encode(last))
+        }
+        controller.close()
+        finish({ ok: true })
+        return
+      }
+      ttftMs ??= performance.now() - startedMs
+      if (!translate && !record) {
+        controller.enqueue(result.value)
+        tail = decoder.decode(result.value, { stream: true }).slice(-600)
+        return
+      }
+      const text = decoder.decode(result.value, { stream: true })
+      const { out, error } = mapChunk(text)
+      tail = (tail + out).slice(-600)
+      if (record) recorded.push(out)
+      if (out) controller.enqueue(translate ? encoder.encode(out) : result.value)
+      if (error) {
+        controller.close()
+        options.abort('backend reported an error mid-stream')
+        finish({ ok: false, error })
+      }
+    },
+    cancel(reason) {
+      options.abort('client disconnected')
+      void reader.cancel(reason).catch(() => {})
+      finish({ ok: false, cancelled: true, error: 'client disconnected' })
+    },
+  })
+}

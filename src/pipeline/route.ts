@@ -1,0 +1,123 @@
+/** The routing decision: resolve the model or route, classify (virtual models only), select a backend. */
+import type { RouteConfig } from '../config/schema.ts'
+import { ModelNotFoundError, NoBackendError } from '../errors.ts'
+import { requestText } from '../plugin/text.ts'
+import type { ChatRequest, Classification, Selection, TaskClass } from '../plugin/types.ts'
+import { buildAutoRoute } from './auto-tier.ts'
+import type { GatewayDeps } from './deps.ts'
+
+export const CLASSIFY_DEADLINE_MS = 5_000
+export const AUTO_ROUTE = 'auto'
+
+export type Target =
+  | { readonly kind: 'route'; readonly name: string; readonly route: RouteConfig }
+  | { readonly kind: 'model'; readonly model: string }
+
+export function routeFor(deps: GatewayDeps, name: string): RouteConfig | undefined {
+  const routes = deps.config.routes
+  if (routes) return routes[name]
+  return name === AUTO_ROUTE ? buildAutoRoute(deps.health.views())?.route : undefined
+}
+
+export function routeNames(deps: GatewayDeps): string[] {
+  if (deps.config.routes) return Object.keys(deps.config.routes)
+  return buildAutoRoute(deps.health.views()) ? [AUTO_ROUTE] : []
+}
+
+export function knownModels(deps: GatewayDeps): string[] {
+  const names = new Set(deps.health.modelNames())
+  for (const name of Object.keys(deps.config.models ?? {})) names.add(name)
+  return [...names].sort()
+}
+
+/** A named model or a route; `llama3.2` also matches `llama3.2:latest` (and back), as Ollama does. */
+export function resolveTarget(deps: GatewayDeps, requested: string): Target {
+  const route = routeFor(deps, requested)
+  if (route) return { kind: 'route', name: requested, route }
+  const known = knownModels(deps)
+  if (known.includes(requested)) return { kind: 'model', model: requested }
+  const alias = requested.endsWith(':latest') ? requested.slice(0, -':latest'.length) : `${requested}:latest`
+  if (known.includes(alias)) return { kind: 'model', model: alias }
+  throw new ModelNotFoundError(requested, [...known, ...routeNames(deps)])
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    const onAbort = () => reject(new Error('request cancelled'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+    })
+  })
+}
+
+function fallbackClass(label: TaskClass, reason: string): Classification {
+  const scores = { SIMPLE: 0, MODERATE: 0, COMPLEX: 0, [label]: 1 }
+  return { label, confidence: 0, scores, reasons: [reason], classifier: 'default' }
+}
+
+/** Every classifier runs; the most confident answer wins. A failing one is skipped and named in the reasons. */
+export async function classifyRequest(deps: GatewayDeps, request: ChatRequest, route: RouteConfig, signal: AbortSignal): Promise<Classification> {
+  const classifiers = deps.plugins.of('classifier')
+  if (classifiers.length === 0) return fallbackClass(route.default, 'no classifier configured; route default class')
+  const key = `${Bun.hash(requestText(request))}:${request.messages.length}`
+  const memo = deps.classifications.get(key)
+  if (memo) return memo
+  const failures: string[] = []
+  let best: Classification | undefined
+  for (const plugin of classifiers) {
+    try {
+      const result = await withDeadline(Promise.resolve(plugin.instance.classify(request, signal)), CLASSIFY_DEADLINE_MS, signal)
+      const named = result.classifier ? result : { ...result, classifier: plugin.name }
+      if (!best || named.confidence > best.confidence) best = named
+    } catch (error) {
+      if (signal.aborted) throw error
+      const message = error instanceof Error ? error.message : String(error)
+      failures.push(`${plugin.name} failed (${message})`)
+      deps.log.warn('classifier failed', { plugin: plugin.name, error: message })
+    }
+  }
+  const result = best
+    ? failures.length ? { ...best, reasons: [...best.reasons, ...failures] } : best
+    : fallbackClass(route.default, `${failures.join('; ')}; route default class ${route.default}`)
+  if (failures.length === 0) deps.classifications.set(key, result)
+  return result
+}
+
+export interface Candidates {
+  readonly models: readonly string[]
+  /** Models other than the one named, allowed by `models.<name>.fallbacks`. */
+  readonly substitutes: readonly string[]
+}
+
+export function candidatesFor(deps: GatewayDeps, target: Target, classification: Classification | undefined): Candidates {
+  if (target.kind === 'route') return { models: target.route[classification?.label ?? target.route.default], substitutes: [] }
+  const substitutes = deps.config.models?.[target.model]?.fallbacks ?? []
+  return { models: [target.model, ...substitutes], substitutes }
+}
+
+/** Ask selectors in config order; the first answer wins. None -> 503 naming why. */
+export async function selectBackend(
+  deps: GatewayDeps,
+  request: ChatRequest,
+  target: Target,
+  classification: Classification | undefined,
+  candidates: Candidates,
+  signal: AbortSignal,
+): Promise<Selection> {
+  const backends = deps.health.views()
+  const input = { request, route: target.kind === 'route' ? target.name : undefined, classification, candidates: candidates.models, backends }
+  for (const plugin of deps.plugins.of('selector')) {
+    try {
+      const selection = await plugin.instance.select(input, signal)
+      if (selection) return selection
+    } catch (error) {
+      if (signal.aborted) throw error
+      deps.log.warn('selector failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  const why = backends.map((b) => `${b.name}: ${b.up === false ? `down${deps.health.lastError(b.name) ? ` (${deps.health.lastError(b.name)})` : ''}` : b.circuit === 'open' ? 'circuit open' : 'does not serve these models'}`)
+  throw new NoBackendError(`no healthy backend serves ${candidates.models.join(', ') || 'any candidate model'}; ${why.join('; ')}`)
+}

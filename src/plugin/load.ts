@@ -1,0 +1,124 @@
+/** Resolve `use`, validate every entry's options, set plugins up in config order, close in reverse. */
+import { resolve } from 'node:path'
+import * as v from 'valibot'
+import type { PluginEntry } from '../config/schema.ts'
+import { formatIssue } from '../config/load.ts'
+import { ConfigError } from '../errors.ts'
+import { createLogger } from '../log.ts'
+import { PLUGIN_KINDS, type GatewayInfo, type PluginDefinition, type PluginInstance, type PluginKind } from './types.ts'
+
+export interface LoadedPlugin<K extends PluginKind = PluginKind> {
+  readonly name: string
+  readonly kind: K
+  readonly instance: PluginInstance<K>
+}
+
+export interface PluginSet {
+  readonly all: readonly LoadedPlugin[]
+  of<K extends PluginKind>(kind: K): readonly LoadedPlugin<K>[]
+  close(): Promise<void>
+}
+
+/** Built-in plugins run for a kind the config does not mention (when they exist in the registry). */
+const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
+  classifier: ['keyword-classifier'],
+  selector: ['tiered-selector'],
+  probe: ['ollama-probe', 'openai-probe'],
+}
+
+interface Resolved {
+  readonly entry: PluginEntry
+  readonly definition: PluginDefinition
+  readonly options: unknown
+}
+
+function isDefinition(value: unknown): value is PluginDefinition {
+  const d = value as Partial<PluginDefinition> | undefined
+  return (
+    !!d && typeof d.name === 'string' && typeof d.setup === 'function' && typeof d.options === 'object' &&
+    PLUGIN_KINDS.includes(d.kind as PluginKind)
+  )
+}
+
+async function resolveDefinition(use: string, builtins: ReadonlyMap<string, PluginDefinition>, baseDir: string): Promise<PluginDefinition | string> {
+  if (!/^(\.{1,2}\/|\/)/.test(use)) {
+    return builtins.get(use) ?? `unknown plugin "${use}"; built-in plugins: ${[...builtins.keys()].sort().join(', ')}`
+  }
+  const path = resolve(baseDir, use)
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(path)) as { default?: unknown }
+  } catch (error) {
+    return `cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`
+  }
+  return isDefinition(mod.default) ? mod.default : `${path} has no default export made with definePlugin({ name, kind, options, setup })`
+}
+
+/** Entries plus defaults for the kinds they leave out; all options validated before anything is set up. */
+export async function resolvePlugins(
+  entries: readonly PluginEntry[] | undefined,
+  builtins: ReadonlyMap<string, PluginDefinition>,
+  baseDir: string,
+): Promise<Resolved[]> {
+  const issues: string[] = []
+  const resolved: Resolved[] = []
+  const kinds: PluginKind[] = []
+  const list = entries ?? []
+  for (const [i, entry] of list.entries()) {
+    const definition = await resolveDefinition(entry.use, builtins, baseDir)
+    if (typeof definition === 'string') {
+      issues.push(`plugins[${i}].use: ${definition}`)
+      continue
+    }
+    const parsed = v.safeParse(definition.options, entry.options)
+    if (!parsed.success) {
+      for (const issue of parsed.issues) issues.push(formatIssue(issue, `plugins[${i}].options`))
+      continue
+    }
+    kinds.push(definition.kind)
+    if (entry.enabled) resolved.push({ entry, definition, options: parsed.output })
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+  // A kind named in config, even by a disabled entry, gets no default.
+  const mentioned = new Set<PluginKind>(kinds)
+  for (const [kind, names] of Object.entries(DEFAULTS_BY_KIND) as [PluginKind, string[]][]) {
+    if (mentioned.has(kind)) continue
+    for (const name of names) {
+      const definition = builtins.get(name)
+      if (definition) resolved.push({ entry: { use: name, options: {}, enabled: true }, definition, options: v.parse(definition.options, {}) })
+    }
+  }
+  return resolved
+}
+
+/** Set resolved plugins up in order; when one fails, the ones already set up are closed. */
+export async function setupPlugins(resolved: readonly Resolved[], gateway: GatewayInfo, baseDir: string): Promise<PluginSet> {
+  const loaded: { plugin: LoadedPlugin; controller: AbortController }[] = []
+  const close = async () => {
+    for (const { plugin, controller } of loaded.toReversed()) {
+      controller.abort()
+      try {
+        await plugin.instance.close?.()
+      } catch (error) {
+        createLogger(plugin.name).warn('close failed', { error: String(error) })
+      }
+    }
+  }
+  for (const { entry, definition, options } of resolved) {
+    const name = entry.as ?? definition.name
+    const controller = new AbortController()
+    try {
+      const instance = await definition.setup({ name, options, signal: controller.signal, log: createLogger(name), gateway, baseDir })
+      loaded.push({ plugin: { name, kind: definition.kind, instance }, controller })
+    } catch (error) {
+      await close()
+      throw new ConfigError([`plugin "${name}" failed to start: ${error instanceof Error ? error.message : String(error)}`])
+    }
+  }
+  const all = loaded.map((l) => l.plugin)
+  return {
+    all,
+    of: <K extends PluginKind>(kind: K) => all.filter((p): p is LoadedPlugin<K> => p.kind === kind),
+    close,
+  }
+}

@@ -1,0 +1,3 @@
+/** NDJSON: the line we write when a stream fails after its first byte. */
+
+export const ndjsonError = (message: string) => `${JSON.stringify({ error: message })}\n`

@@ -1,0 +1,145 @@
+/** Ollama requests served by an OpenAI-only backend: request mapping, and responses mapped back (JSON and NDJSON). */
+import type { ChatRequest } from '../../plugin/types.ts'
+
+type Json = Record<string, unknown>
+
+export interface OpenAIPlan {
+  readonly path: '/v1/chat/completions' | '/v1/completions' | '/v1/embeddings'
+  readonly body: Json
+}
+
+const OPTION_MAP: Record<string, string> = {
+  temperature: 'temperature', top_p: 'top_p', seed: 'seed', stop: 'stop', num_predict: 'max_tokens',
+  presence_penalty: 'presence_penalty', frequency_penalty: 'frequency_penalty',
+}
+
+function mapOptions(options: unknown): Json {
+  const out: Json = {}
+  if (!options || typeof options !== 'object') return out
+  for (const [key, value] of Object.entries(options as Json)) {
+    const mapped = OPTION_MAP[key]
+    if (mapped && !(key === 'num_predict' && typeof value === 'number' && value < 0)) out[mapped] = value
+  }
+  return out
+}
+
+function mapFormat(format: unknown): Json {
+  if (format === 'json') return { response_format: { type: 'json_object' } }
+  if (format && typeof format === 'object') return { response_format: { type: 'json_schema', json_schema: { name: 'response', schema: format } } }
+  return {}
+}
+
+function mapMessage(m: Json): Json {
+  const images = Array.isArray(m.images) ? (m.images as string[]) : []
+  const toolCalls = Array.isArray(m.tool_calls)
+    ? (m.tool_calls as { function?: { name?: string; arguments?: unknown } }[]).map((call, i) => ({
+        id: `call_${i}`, type: 'function',
+        function: { name: call.function?.name ?? '', arguments: JSON.stringify(call.function?.arguments ?? {}) },
+      }))
+    : undefined
+  const content = images.length
+    ? [{ type: 'text', text: m.content ?? '' }, ...images.map((b64) => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${b64}` } }))]
+    : (m.content ?? '')
+  return {
+    role: m.role, content,
+    ...(toolCalls ? { tool_calls: toolCalls } : {}),
+    ...(m.role === 'tool' && typeof m.tool_call_id === 'string' ? { tool_call_id: m.tool_call_id } : {}),
+  }
+}
+
+export function toOpenAIRequest(req: ChatRequest, model: string): OpenAIPlan {
+  const body = req.body
+  const common = { model, stream: req.stream, ...(req.stream ? { stream_options: { include_usage: true } } : {}), ...mapOptions(body.options), ...mapFormat(body.format) }
+  if (req.operation === 'embed') {
+    return { path: '/v1/embeddings', body: { model, input: body.input ?? body.prompt ?? '' } }
+  }
+  if (req.operation === 'generate' && body.raw === true) {
+    return { path: '/v1/completions', body: { ...common, prompt: body.prompt ?? '', ...(body.suffix ? { suffix: body.suffix } : {}) } }
+  }
+  const messages = req.operation === 'chat' ? ((body.messages as Json[] | undefined) ?? []).map(mapMessage) : req.messages.map((m) => ({ role: m.role, content: m.content }))
+  return { path: '/v1/chat/completions', body: { ...common, messages, ...(Array.isArray(body.tools) ? { tools: body.tools } : {}) } }
+}
+
+interface Usage {
+  prompt_tokens?: number
+  completion_tokens?: number
+}
+
+function stats(usage: Usage | undefined, startedNs: number): Json {
+  const total = Math.max(0, Math.round(performance.now() * 1e6 - startedNs))
+  return {
+    total_duration: total, load_duration: 0,
+    prompt_eval_count: usage?.prompt_tokens ?? 0, prompt_eval_duration: 0,
+    eval_count: usage?.completion_tokens ?? 0, eval_duration: total,
+  }
+}
+
+const doneReason = (finish: unknown) => (finish === 'length' ? 'length' : 'stop')
+
+function toolCallsOf(message: Json | undefined): Json[] | undefined {
+  const calls = message?.tool_calls as { function?: { name?: string; arguments?: string } }[] | undefined
+  if (!calls?.length) return undefined
+  return calls.map((c) => {
+    let args: unknown = {}
+    try {
+      args = JSON.parse(c.function?.arguments || '{}')
+    } catch {
+      args = { raw: c.function?.arguments }
+    }
+    return { function: { name: c.function?.name ?? '', arguments: args } }
+  })
+}
+
+/** A whole OpenAI JSON response as the Ollama response the client asked for. */
+export function fromOpenAIResponse(req: ChatRequest, model: string, json: Json, startedNs: number): Json {
+  const createdAt = new Date().toISOString()
+  if (req.operation === 'embed') {
+    const data = (json.data as { embedding: number[]; index: number }[] | undefined) ?? []
+    const usage = json.usage as Usage | undefined
+    return { model, embeddings: data.toSorted((a, b) => a.index - b.index).map((d) => d.embedding), total_duration: 0, load_duration: 0, prompt_eval_count: usage?.prompt_tokens ?? 0 }
+  }
+  const choice = (json.choices as Json[] | undefined)?.[0] ?? {}
+  const message = choice.message as Json | undefined
+  const text = String(message?.content ?? choice.text ?? '')
+  const base = { model, created_at: createdAt, done: true, done_reason: doneReason(choice.finish_reason), ...stats(json.usage as Usage, startedNs) }
+  if (req.operation === 'generate') return { ...base, response: text }
+  const thinking = message?.reasoning ?? message?.reasoning_content
+  const toolCalls = toolCallsOf(message)
+  return {
+    ...base,
+    message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}), ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+  }
+}
+
+/** One OpenAI stream chunk as Ollama NDJSON lines (none for chunks that carry nothing). */
+export function createStreamMapper(req: ChatRequest, model: string, startedNs: number) {
+  let finish: unknown
+  let usage: Usage | undefined
+  let ended = false
+  const line = (o: Json) => `${JSON.stringify(o)}\n`
+  return {
+    chunk(json: Json): string {
+      if (json.usage) usage = json.usage as Usage
+      const choice = (json.choices as Json[] | undefined)?.[0]
+      if (!choice) return ''
+      if (choice.finish_reason) finish = choice.finish_reason
+      const delta = (choice.delta as Json | undefined) ?? {}
+      const text = String(delta.content ?? choice.text ?? '')
+      const thinking = delta.reasoning ?? delta.reasoning_content
+      const toolCalls = toolCallsOf(delta)
+      if (!text && !thinking && !toolCalls) return ''
+      const createdAt = new Date().toISOString()
+      if (req.operation === 'generate') return line({ model, created_at: createdAt, response: text, done: false })
+      return line({
+        model, created_at: createdAt, done: false,
+        message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}), ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+      })
+    },
+    end(): string {
+      if (ended) return ''
+      ended = true
+      const base = { model, created_at: new Date().toISOString(), done: true, done_reason: doneReason(finish), ...stats(usage, startedNs) }
+      return line(req.operation === 'generate' ? { ...base, response: '' } : { ...base, message: { role: 'assistant', content: '' } })
+    },
+  }
+}

@@ -1,0 +1,35 @@
+/** The OpenAI-compatible surface: the pipeline on each generation path, model listing, errors in OpenAI's shape. */
+import { Hono } from 'hono'
+import { NotFoundError } from '../../errors.ts'
+import { describeError, openAIErrorBody } from '../../http/describe-error.ts'
+import type { PipelineEnv } from '../../pipeline/env.ts'
+import { knownModels, routeNames } from '../../pipeline/route.ts'
+import { cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
+
+const CREATED = Math.floor(Date.now() / 1000)
+
+export function createOpenAIRoutes() {
+  const app = new Hono<PipelineEnv>()
+  app.post('/v1/chat/completions', parseStage('openai', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
+  app.post('/v1/completions', parseStage('openai', 'completion'), cacheStage, classifyStage, selectStage, forwardStage)
+  app.post('/v1/embeddings', parseStage('openai', 'embed'), cacheStage, selectStage, forwardStage)
+  const model = (id: string, ownedBy: string) => ({ id, object: 'model', created: CREATED, owned_by: ownedBy })
+  const list = (deps: PipelineEnv['Variables']['deps']) => [
+    ...knownModels(deps).map((id) => model(id, 'library')),
+    ...routeNames(deps).map((id) => model(id, 'switchyard')),
+  ]
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: list(c.var.deps) }))
+  app.get('/v1/models/:id{.+}', (c) => {
+    const found = list(c.var.deps).find((m) => m.id === c.req.param('id'))
+    if (!found) throw new NotFoundError(`The model \`${c.req.param('id')}\` does not exist`)
+    return c.json(found)
+  })
+  app.notFound(() => {
+    throw new NotFoundError('no such endpoint')
+  })
+  app.onError((error, c) => {
+    const e = describeError(error, c.var.deps?.log)
+    return c.json(openAIErrorBody(e), e.status as 400, e.headers)
+  })
+  return app
+}
