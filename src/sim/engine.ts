@@ -76,6 +76,8 @@ export interface RunInput {
   /** num_predict / max_tokens; undefined or negative means no limit. */
   readonly limit: number | undefined
   readonly keepAliveMs: number | undefined
+  /** Structured output was asked for (Ollama `format`, OpenAI `response_format`). */
+  readonly json?: boolean
 }
 
 /** Loads the model and evaluates the prompt; when it resolves the first token is ready. */
@@ -87,7 +89,7 @@ export async function startRun(ctx: SimContext, scope: RequestScope, input: RunI
   const promptTokens = Math.max(1, countTokens(prompt))
   const promptMs = latency.promptMs(promptTokens)
   await ctx.clock.wait(promptMs, scope.signal)
-  const completion = generateCompletion(spec.name, prompt, input.limit, ctx.outputTokens)
+  const completion = generateCompletion(spec.name, prompt, input.limit, ctx.outputTokens, input.json === true)
   const stats = (): RunStats => {
     const evalMs = latency.perTokenMs * completion.pieces.length
     return {

@@ -49,9 +49,10 @@ export interface Completion {
 
 /**
  * The answer `model` gives to `prompt`: it names the model, then hash-seeded words, ending with a
- * period. `limit` (num_predict / max_tokens) cuts it short; negative means no limit.
+ * period. `limit` (num_predict / max_tokens) cuts it short; negative means no limit. `json` answers
+ * as a JSON object, for `format` / `response_format` requests.
  */
-export function generateCompletion(model: string, prompt: string, limit: number | undefined, naturalTokens: number): Completion {
+export function generateCompletion(model: string, prompt: string, limit: number | undefined, naturalTokens: number, json = false): Completion {
   const natural = Math.max(1, naturalTokens)
   const cut = limit !== undefined && limit >= 0 && limit < natural
   const count = cut ? limit : natural
@@ -66,7 +67,16 @@ export function generateCompletion(model: string, prompt: string, limit: number 
     const word = WORDS[state % WORDS.length] ?? 'token'
     pieces.push(i === natural - 1 ? ` ${word}.` : ` ${word}`)
   }
+  if (json) wrapAsJson(pieces, !cut)
   return { pieces, doneReason: cut ? 'length' : 'stop' }
+}
+
+/** Structured-output requests get `{"answer": "..."}`; a cut-short answer stays truncated JSON, as a model's would. */
+function wrapAsJson(pieces: string[], complete: boolean): void {
+  for (let i = 0; i < pieces.length; i++) pieces[i] = JSON.stringify(pieces[i]).slice(1, -1)
+  if (pieces.length === 0) return
+  pieces[0] = `{"answer": "${pieces[0]}`
+  if (complete) pieces[pieces.length - 1] += '"}'
 }
 
 function features(text: string): Map<string, number> {

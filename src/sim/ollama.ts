@@ -8,6 +8,8 @@ import { createFrameStream, jsonResponse, ndjsonResponse } from './stream.ts'
 
 const Options = v.nullish(v.looseObject({ num_predict: TokenLimit }))
 const KeepAlive = v.nullish(v.union([v.number(), v.string()]))
+/** `"json"` or a JSON schema object; anything set means structured output. */
+const Format = v.nullish(v.union([v.string(), v.record(v.string(), v.unknown())]))
 
 const ChatBody = v.looseObject({
   model: v.string(),
@@ -15,6 +17,7 @@ const ChatBody = v.looseObject({
   stream: v.nullish(v.boolean()),
   options: Options,
   keep_alive: KeepAlive,
+  format: Format,
 })
 
 const GenerateBody = v.looseObject({
@@ -24,6 +27,7 @@ const GenerateBody = v.looseObject({
   stream: v.nullish(v.boolean()),
   options: Options,
   keep_alive: KeepAlive,
+  format: Format,
 })
 
 export function ollamaError(status: number, message: string): Response {
@@ -96,6 +100,7 @@ export const handleOllamaChat: GenerationHandler = async (ctx, body, scope) => {
     prompt: chatPrompt(messages),
     limit: request.options?.num_predict ?? undefined,
     keepAliveMs,
+    json: Boolean(request.format),
   })
   if (request.stream === false) {
     const { text, stats } = await collectRun(run)
@@ -132,6 +137,7 @@ export const handleOllamaGenerate: GenerationHandler = async (ctx, body, scope) 
     prompt: request.system ? `${request.system}\n${request.prompt}` : request.prompt,
     limit: request.options?.num_predict ?? undefined,
     keepAliveMs,
+    json: Boolean(request.format),
   })
   if (request.stream === false) {
     const { text, stats } = await collectRun(run)

@@ -20,6 +20,7 @@ const ChatBody = v.looseObject({
   stream_options: StreamOptions,
   max_tokens: TokenLimit,
   max_completion_tokens: TokenLimit,
+  response_format: v.nullish(v.looseObject({ type: v.string() })),
 })
 
 const CompletionBody = v.looseObject({
@@ -111,6 +112,7 @@ export const handleChatCompletions: GenerationHandler = async (ctx, body, scope)
     prompt: chatPrompt(request.messages),
     limit: request.max_completion_tokens ?? request.max_tokens ?? undefined,
     keepAliveMs: undefined,
+    json: request.response_format?.type === 'json_object' || request.response_format?.type === 'json_schema',
   })
   const envelope = { id: `chatcmpl-${ctx.nextId()}`, created: Math.floor(run.createdAt.getTime() / 1000), model: request.model }
   if (request.stream === true) {

@@ -46,6 +46,14 @@ describe('POST /api/chat', () => {
     expect(chunks.at(-1)).toMatchObject({ done: true, done_reason: 'length', eval_count: 5 })
   })
 
+  test('answers with a JSON object when format is set', async () => {
+    await using sim = startSimulator({ instant: true })
+    const body = (await postJson(`${sim.url}/api/chat`, { model: MODEL, stream: false, format: 'json', messages: [{ role: 'user', content: 'hi' }] }).then((r) => r.json())) as Json
+    expect(JSON.parse(body.message.content).answer).toContain(MODEL)
+    const streamed = await readNdjson(await postJson(`${sim.url}/api/chat`, { model: MODEL, format: { type: 'object' }, messages: [{ role: 'user', content: 'hi' }] }))
+    expect(JSON.parse(streamed.map((c: Json) => c.message.content).join(''))).toEqual(JSON.parse(body.message.content))
+  })
+
   test('loads the model without messages and reports done_reason load', async () => {
     await using sim = startSimulator({ instant: true })
     const res = await postJson(`${sim.url}/api/chat`, { model: MODEL })

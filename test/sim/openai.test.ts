@@ -57,6 +57,12 @@ describe('POST /v1/chat/completions', () => {
     expect(chunks.at(-1).choices[0].finish_reason).toBe('stop')
   })
 
+  test('answers with a JSON object for response_format json_object', async () => {
+    await using sim = startSimulator({ instant: true })
+    const body = (await postJson(`${sim.url}/v1/chat/completions`, { model: MODEL, messages, response_format: { type: 'json_object' } }).then((r) => r.json())) as Json
+    expect(JSON.parse(body.choices[0].message.content)).toHaveProperty('answer')
+  })
+
   test('max_completion_tokens cuts the answer with finish_reason length', async () => {
     await using sim = startSimulator({ instant: true })
     const body = (await postJson(`${sim.url}/v1/chat/completions`, { model: MODEL, messages, max_completion_tokens: 2 }).then((r) => r.json())) as Json
