@@ -29,10 +29,10 @@ export function isCacheable(req: ChatRequest): boolean {
   return req.temperature === 0
 }
 
-export async function lookupCache(deps: GatewayDeps, key: string, signal: AbortSignal): Promise<CacheEntry | undefined> {
+export async function lookupCache(deps: GatewayDeps, key: string, request: ChatRequest, signal: AbortSignal): Promise<CacheEntry | undefined> {
   for (const plugin of deps.plugins.of('cache')) {
     try {
-      const hit = await plugin.instance.get(key, signal)
+      const hit = await plugin.instance.get(key, signal, request)
       if (hit) return hit
     } catch (error) {
       deps.log.warn('cache lookup failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
@@ -41,9 +41,9 @@ export async function lookupCache(deps: GatewayDeps, key: string, signal: AbortS
   return undefined
 }
 
-export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry): void {
+export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, request: ChatRequest): void {
   for (const plugin of deps.plugins.of('cache')) {
-    plugin.instance.set(key, entry).catch((error: unknown) => {
+    plugin.instance.set(key, entry, request).catch((error: unknown) => {
       deps.log.warn('cache store failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
     })
   }

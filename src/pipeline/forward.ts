@@ -111,7 +111,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       }
     }
     if (request.stream && res.body) {
-      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, onEnd: finishWith })
+      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith })
       return { response: new Response(body, { status: 200, headers: { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache' } }), option, attemptNotes: notes }
     }
     let text: string

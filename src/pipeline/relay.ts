@@ -24,6 +24,8 @@ export interface RelayOptions {
   readonly startedMs: number
   /** Aborts the upstream request (client went away). */
   readonly abort: (reason: string) => void
+  /** True once the client has gone away: a read error then is ours, not the backend's. */
+  readonly clientGone: () => boolean
   readonly onEnd: (end: RelayEnd) => void
 }
 
@@ -91,6 +93,11 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       try {
         result = await reader.read()
       } catch (error) {
+        if (options.clientGone()) {
+          controller.close()
+          finish({ ok: false, cancelled: true, error: 'client disconnected' })
+          return
+        }
         const message = `backend connection lost mid-stream: ${error instanceof Error ? error.message : String(error)}`
         controller.enqueue(encoder.encode(streamErrorFrame(request, message)))
         controller.close()

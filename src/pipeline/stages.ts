@@ -44,17 +44,19 @@ export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLo
   if (!lookup) return next()
   const key = cacheKey(request)
   c.set('cacheKey', key)
-  const hit = await lookupCache(deps, key, c.req.raw.signal)
+  const hit = await lookupCache(deps, key, request, c.req.raw.signal)
   deps.emit({ stage: 'cache', requestId: c.var.requestId, timeMs: Date.now(), cache: hit ? 'hit' : 'miss' })
   if (!hit) {
     c.set('cacheStatus', 'miss')
     return next()
   }
-  c.set('cacheStatus', 'hit')
+  const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
+  c.set('cacheStatus', status)
   c.res = replayEntry(hit, request)
   c.header('x-switchyard-model', headerSafe(hit.model))
   c.header('x-switchyard-backend', headerSafe(hit.backend))
-  c.header('x-switchyard-cache', 'hit')
+  c.header('x-switchyard-cache', status)
+  if (hit.similarity !== undefined) c.header('x-switchyard-cache-similarity', hit.similarity.toFixed(4))
 }
 
 export const classifyStage: MiddlewareHandler<PipelineEnv> = async function classify(c, next) {
@@ -101,7 +103,7 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     clientSignal: c.req.raw.signal,
     startedMs: c.var.startedMs,
     traceparent: c.req.header('traceparent'),
-    onComplete: key ? (entry) => storeEntry(deps, key, entry) : undefined,
+    onComplete: key ? (entry) => storeEntry(deps, key, entry, request) : undefined,
     onEnd: (end) =>
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : 502,

@@ -128,6 +128,8 @@ export interface CacheEntry {
   /** The body as chunks, in the order they were sent; a non-streamed body is one chunk. */
   readonly chunks: readonly string[]
   readonly createdAt: number
+  /** Set by a semantic cache on a hit: cosine similarity of the matched request. */
+  readonly similarity?: number
 }
 
 export interface GpuReport {
@@ -191,9 +193,10 @@ export interface Hooks {
     select(input: SelectInput, signal: AbortSignal): Selection | undefined | Promise<Selection | undefined>
   }
   probe: { readonly intervalMs?: number; readonly timeoutMs?: number; check(signal: AbortSignal): Promise<HealthReport> }
+  /** `request` is the normalized request the key was made from (a semantic cache embeds its text). */
   cache: {
-    get(key: string, signal: AbortSignal): Promise<CacheEntry | undefined>
-    set(key: string, entry: CacheEntry): Promise<void>
+    get(key: string, signal: AbortSignal, request: ChatRequest): Promise<CacheEntry | undefined>
+    set(key: string, entry: CacheEntry, request: ChatRequest): Promise<void>
   }
   telemetry: { observe?(event: PipelineEvent): void }
   middleware: { handle: MiddlewareHandler }
