@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import * as v from 'valibot'
 import { TASK_CLASSES } from 'switchyard/plugin'
-import type { Classification, Logger, PluginDefinition } from 'switchyard/plugin'
+import type { Classification, GatewayInfo, Logger, PluginDefinition } from 'switchyard/plugin'
 import { classifierPlugins } from '../plugins/classifiers.ts'
 import { groupedCrossValidation, leaveOneSourceOut } from '../plugins/learned-classifier/cross-validate.ts'
 import type { HeldOut } from '../plugins/learned-classifier/cross-validate.ts'
@@ -18,19 +18,23 @@ const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] 
 
 const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
-interface ClassifierChoice { name: string; options: unknown; baseDir: string }
+interface ClassifierChoice { name: string; options: unknown; baseDir: string; gateway: GatewayInfo }
 
 /** `--config FILE`: the first classifier entry in the gateway config's `plugins`, with its options. */
 async function classifierFromConfig(path: string): Promise<ClassifierChoice> {
   const loaderPath = new URL('../src/config/load.ts', import.meta.url)
   if (!(await Bun.file(loaderPath).exists())) throw new Error('--config needs the gateway config loader (src/config/load.ts)')
-  const loader = (await import(loaderPath.href)) as { loadConfig?: (p: string) => unknown }
+  const loader = (await import(loaderPath.href)) as { loadConfig?: (p: string) => Promise<unknown> }
   if (typeof loader.loadConfig !== 'function') throw new Error('--config needs the gateway config loader (loadConfig)')
-  const config = (await loader.loadConfig(path)) as { plugins?: readonly { use: string; options?: unknown }[] }
+  const absolute = Bun.fileURLToPath(new URL(path, Bun.pathToFileURL(`${process.cwd()}/`)))
+  const loaded = (await loader.loadConfig(absolute)) as {
+    config: { plugins?: readonly { use: string; options?: unknown }[]; backends?: GatewayInfo['backends'] }
+    baseDir: string
+  }
   const names = new Set(classifierPlugins.map((p) => p.name as string))
-  const entry = config.plugins?.find((p) => names.has(p.use))
+  const entry = loaded.config.plugins?.find((p) => names.has(p.use) && (p as { enabled?: boolean }).enabled !== false)
   if (!entry) throw new Error(`${path}: no built-in classifier plugin in "plugins"`)
-  return { name: entry.use, options: entry.options ?? {}, baseDir: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : process.cwd() }
+  return { name: entry.use, options: entry.options ?? {}, baseDir: loaded.baseDir, gateway: { backends: loaded.config.backends ?? [] } }
 }
 
 /** Run a built-in classifier over every row, timing each classify call. */
@@ -40,7 +44,7 @@ async function runClassifier(rows: readonly LabelledRow[], choice: ClassifierCho
   const controller = new AbortController()
   const instance = await def.setup({
     name: def.name, options: v.parse(def.options, choice.options), signal: controller.signal, log: quietLog,
-    gateway: { backends: [] }, baseDir: choice.baseDir,
+    gateway: choice.gateway, baseDir: choice.baseDir,
   })
   const held: HeldOut[] = []
   const latencies: number[] = []
@@ -79,7 +83,7 @@ async function main() {
   const rows = await readRows(values.data)
   const choice: ClassifierChoice = values.config
     ? await classifierFromConfig(values.config)
-    : { name: values.classifier ?? 'learned-classifier', options: values.options ? JSON.parse(values.options) : {}, baseDir: process.cwd() }
+    : { name: values.classifier ?? 'learned-classifier', options: values.options ? JSON.parse(values.options) : {}, baseDir: process.cwd(), gateway: { backends: [] } }
   let held: HeldOut[]
   let latencies: number[]
   let title = choice.name

@@ -63,6 +63,21 @@ describe('scripts/eval.ts', () => {
     })
   })
 
+  test('--config evaluates the first classifier plugin of a gateway config with its options', async () => {
+    await withData(async (dir, data) => {
+      const config = join(dir, 'switchyard.config.json')
+      await Bun.write(config, JSON.stringify({
+        backends: [{ name: 'local', kind: 'ollama', url: 'http://127.0.0.1:11434' }],
+        plugins: [{ use: 'keyword-classifier', options: { default: 'COMPLEX', rules: { SIMPLE: [], MODERATE: [], COMPLEX: [] } } }],
+      }))
+      const out = runEval(['--data', data, '--config', config, '--json'])
+      expect(out.code).toBe(0)
+      const report = lastJson(out.stdout)
+      expect(report.classifier).toBe('keyword-classifier')
+      expect(report.routed_share).toEqual({ SIMPLE: 0, MODERATE: 0, COMPLEX: 1 })
+    })
+  })
+
   test('unknown classifiers and bad options fail with exit code 1 and a message', async () => {
     await withData(async (_, data) => {
       const out = runEval(['--data', data, '--classifier', 'nope-classifier'])
