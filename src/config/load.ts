@@ -29,9 +29,10 @@ export function findConfigPath(explicit: string | undefined, cwd = process.cwd()
 /** `$OLLAMA_HOST` as Ollama reads it (`host`, `host:port` or a URL), else the default local server. */
 export function ollamaHostUrl(env: string | undefined = process.env.OLLAMA_HOST): string {
   if (!env) return 'http://127.0.0.1:11434'
-  const withScheme = /^https?:\/\//.test(env) ? env : `http://${env}`
-  const url = new URL(withScheme)
-  if (!url.port && !/^https?:\/\/[^/]+:\d+/.test(withScheme)) url.port = '11434'
+  // As Ollama does: with no scheme the port defaults to 11434; with one, to the scheme's own port.
+  const hasScheme = /^https?:\/\//.test(env)
+  const url = new URL(hasScheme ? env : `http://${env}`)
+  if (!hasScheme && !url.port) url.port = '11434'
   if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1'
   return url.origin
 }
