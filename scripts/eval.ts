@@ -8,7 +8,7 @@ import { groupedCrossValidation, leaveOneSourceOut } from '../plugins/learned-cl
 import type { HeldOut } from '../plugins/learned-classifier/cross-validate.ts'
 import { readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
 import type { LabelledRow } from '../plugins/learned-classifier/dataset.ts'
-import { featurize } from '../plugins/learned-classifier/featurize.ts'
+import { createFeaturizer } from '../plugins/learned-classifier/featurize.ts'
 import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
 import { computeReport, formatReport } from './classifier-report.ts'
 import type { Prediction, Report } from './classifier-report.ts'
@@ -94,6 +94,7 @@ async function main() {
     const seed = Number(values.seed)
     const opts = (choice.options ?? {}) as { bias?: Partial<Record<(typeof TASK_CLASSES)[number], number>> }
     const start = Bun.nanoseconds()
+    const featurize = createFeaturizer()
     const vectors = rows.map((r) => featurize(rowRequest(r)))
     latencies = rows.map((r) => {
       const t = Bun.nanoseconds()

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { TASK_CLASSES } from 'switchyard/plugin'
 import { isNonCommercial, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
-import { DEFAULT_FEATURE_SPEC, featurize } from '../plugins/learned-classifier/featurize.ts'
+import { createFeaturizer, DEFAULT_FEATURE_SPEC } from '../plugins/learned-classifier/featurize.ts'
 import { encodeModel } from '../plugins/learned-classifier/model.ts'
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../plugins/learned-classifier/train.ts'
 
@@ -28,7 +28,8 @@ async function main() {
   const seed = Number(values.seed)
   const epochs = values.epochs ? Number(values.epochs) : DEFAULT_TRAIN_OPTIONS.epochs
   const start = Bun.nanoseconds()
-  const examples = rows.map((r) => ({ fv: featurize(rowRequest(r), spec), label: r.label }))
+  const featurize = createFeaturizer(spec)
+  const examples = rows.map((r) => ({ fv: featurize(rowRequest(r)), label: r.label }))
   const sources = [...new Set(rows.map((r) => r.source))].sort()
   const model = trainModel(examples, {
     seed, epochs, spec,

@@ -41,79 +41,101 @@ function messageTexts(req: Pick<ChatRequest, 'messages'>): { role: string; text:
   return req.messages.map((m) => ({ role: m.role === 'user' || m.role === 'system' ? m.role : 'other', text: m.content }))
 }
 
-/** Featurize a request; `spec` decides n-gram ranges and bucket count. */
+/** Featurize one request with a throwaway featurizer (tests, one-offs); hot paths keep one from createFeaturizer. */
 export function featurize(req: Pick<ChatRequest, 'messages'>, spec: FeatureSpec = DEFAULT_FEATURE_SPEC): FeatureVector {
+  return createFeaturizer(spec)(req)
+}
+
+/**
+ * A featurizer with its own scratch buckets, reused across calls so a request allocates almost nothing
+ * (garbage collection pauses were what set the p99 latency). Not reentrant; classify is synchronous.
+ */
+export function createFeaturizer(spec: FeatureSpec = DEFAULT_FEATURE_SPEC): (req: Pick<ChatRequest, 'messages'>) => FeatureVector {
   const mask = (1 << spec.bits) - 1
-  const buckets = new Map<number, number>()
+  const acc = new Float64Array(1 << spec.bits)
+  let touched = new Int32Array(4096)
+  let nTouched = 0
   const add = (h: number, weight = 1) => {
     // One hash bit picks the sign so colliding features tend to cancel rather than add up.
     const signed = h & 0x80000000 ? -weight : weight
     const key = h & mask
-    buckets.set(key, (buckets.get(key) ?? 0) + signed)
-  }
-  const features = extractFeatures(req)
-  let lastUser = -1
-  req.messages.forEach((m, i) => {
-    if (m.role === 'user') lastUser = i
-  })
-  messageTexts(req).forEach(({ role, text }, i) => {
-    // Index-aligned with req.messages, so `i` tells the last user message apart.
-    const weight = i === lastUser || lastUser < 0 ? 1 : 0.5
-    const prefix = role === 'system' ? 's:' : ''
-    const lower = (text.length > spec.maxChars ? text.slice(0, spec.maxChars) : text).toLowerCase()
-    // Tokens are hashed while scanning (no token strings): runs of [a-z0-9_] and single punctuation marks.
-    const seed = prefix === '' ? FNV_OFFSET : hashString(prefix)
-    let prev = hashString('<s>')
-    let h = seed
-    let inWord = false
-    const emit = (token: number) => {
-      add(token, weight)
-      if (spec.wordNgrams >= 2) add(mix(prev, token), weight)
-      prev = token
+    if (acc[key] === 0) {
+      if (nTouched === touched.length) {
+        const grown = new Int32Array(touched.length * 2)
+        grown.set(touched)
+        touched = grown
+      }
+      touched[nTouched++] = key
     }
-    for (let j = 0; j < lower.length; j++) {
-      const ch = lower.charCodeAt(j)
-      const wordChar = (ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95
-      if (wordChar) {
-        h = Math.imul(h ^ ch, FNV_PRIME)
-        inWord = true
-        continue
+    acc[key] = (acc[key] ?? 0) + signed
+  }
+  return (req) => {
+    nTouched = 0
+    const features = extractFeatures(req)
+    let lastUser = -1
+    req.messages.forEach((m, i) => {
+      if (m.role === 'user') lastUser = i
+    })
+    messageTexts(req).forEach(({ role, text }, i) => {
+      // Index-aligned with req.messages, so `i` tells the last user message apart.
+      const weight = i === lastUser || lastUser < 0 ? 1 : 0.5
+      const prefix = role === 'system' ? 's:' : ''
+      const lower = (text.length > spec.maxChars ? text.slice(0, spec.maxChars) : text).toLowerCase()
+      // Tokens are hashed while scanning (no token strings): runs of [a-z0-9_] and single punctuation marks.
+      const seed = prefix === '' ? FNV_OFFSET : hashString(prefix)
+      let prev = hashString('<s>')
+      let h = seed
+      let inWord = false
+      const emit = (token: number) => {
+        add(token, weight)
+        if (spec.wordNgrams >= 2) add(mix(prev, token), weight)
+        prev = token
+      }
+      for (let j = 0; j < lower.length; j++) {
+        const ch = lower.charCodeAt(j)
+        const wordChar = (ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95
+        if (wordChar) {
+          h = Math.imul(h ^ ch, FNV_PRIME)
+          inWord = true
+          continue
+        }
+        if (inWord) emit(h >>> 0)
+        inWord = false
+        h = seed
+        if (ch > 32) emit(Math.imul(seed ^ ch, FNV_PRIME) >>> 0)
       }
       if (inWord) emit(h >>> 0)
-      inWord = false
-      h = seed
-      if (ch > 32) emit(Math.imul(seed ^ ch, FNV_PRIME) >>> 0)
-    }
-    if (inWord) emit(h >>> 0)
-    if (spec.charMax < spec.charMin) return
-    const squashed = ` ${lower.replace(/\s+/g, ' ')} `
-    for (let n = spec.charMin; n <= spec.charMax; n++) {
-      const seed = hashString(`c${n}`)
-      for (let j = 0; j + n <= squashed.length; j++) {
-        let h = seed
-        for (let k = j; k < j + n; k++) h = Math.imul(h ^ squashed.charCodeAt(k), FNV_PRIME)
-        add(h >>> 0, weight * 0.5)
+      if (spec.charMax < spec.charMin) return
+      const squashed = ` ${lower.replace(/\s+/g, ' ')} `
+      for (let n = spec.charMin; n <= spec.charMax; n++) {
+        const seed = hashString(`c${n}`)
+        for (let j = 0; j + n <= squashed.length; j++) {
+          let h = seed
+          for (let k = j; k < j + n; k++) h = Math.imul(h ^ squashed.charCodeAt(k), FNV_PRIME)
+          add(h >>> 0, weight * 0.5)
+        }
       }
-    }
-  })
-  // Size bins give the linear model a non-linear view of length, the strongest single signal.
-  add(hashString(`len:${Math.round(2 * Math.log2(features.promptTokens + 1))}`), 4)
-  add(hashString(`depth:${Math.min(features.depth, 8)}`), 2)
-  add(hashString(`code:${Math.min(features.codeBlocks, 4)}:${Math.round(features.codeShare * 4)}`), 2)
+    })
+    // Size bins give the linear model a non-linear view of length, the strongest single signal.
+    add(hashString(`len:${Math.round(2 * Math.log2(features.promptTokens + 1))}`), 4)
+    add(hashString(`depth:${Math.min(features.depth, 8)}`), 2)
+    add(hashString(`code:${Math.min(features.codeBlocks, 4)}:${Math.round(features.codeShare * 4)}`), 2)
 
-  const index = new Int32Array(buckets.size)
-  const value = new Float32Array(buckets.size)
-  let norm = 0
-  let i = 0
-  for (const [k, raw] of buckets) {
-    // Sub-linear term frequency, then unit length: long prompts must not win on volume alone.
-    const x = Math.sign(raw) * Math.log1p(Math.abs(raw))
-    index[i] = k
-    value[i] = x
-    norm += x * x
-    i++
+    const index = new Int32Array(nTouched)
+    const value = new Float32Array(nTouched)
+    let norm = 0
+    for (let i = 0; i < nTouched; i++) {
+      const k = touched[i]!
+      const raw = acc[k] ?? 0
+      acc[k] = 0
+      // Sub-linear term frequency, then unit length: long prompts must not win on volume alone.
+      const x = Math.sign(raw) * Math.log1p(Math.abs(raw))
+      index[i] = k
+      value[i] = x
+      norm += x * x
+    }
+    norm = Math.sqrt(norm) || 1
+    for (let j = 0; j < value.length; j++) value[j] = (value[j] ?? 0) / norm
+    return { index, value, dense: denseFeatures(features), features }
   }
-  norm = Math.sqrt(norm) || 1
-  for (let j = 0; j < value.length; j++) value[j] = (value[j] ?? 0) / norm
-  return { index, value, dense: denseFeatures(features), features }
 }

@@ -4,7 +4,7 @@ import { definePlugin, TASK_CLASSES } from 'switchyard/plugin'
 import type { Classification } from 'switchyard/plugin'
 import { detectTask } from '../keyword-classifier/task.ts'
 import { argmaxClass, describeFeatures, softmaxScores } from '../heuristic-classifier/index.ts'
-import { featurize } from './featurize.ts'
+import { createFeaturizer } from './featurize.ts'
 import { decodeModel, modelLogits } from './model.ts'
 
 /** Where a weights option points: absolute, or relative to the config file's directory. */
@@ -41,12 +41,13 @@ export default definePlugin({
     } catch (cause) {
       throw new Error(`learned-classifier: ${path} is not a weights file: ${(cause as Error).message}`, { cause })
     }
+    const featurize = createFeaturizer(model.spec)
     const bias = TASK_CLASSES.map((c) => options.bias[c])
     const biased = bias.some((b) => b !== 0)
     const biasReason = `bias ${TASK_CLASSES.filter((_, i) => bias[i] !== 0).map((c) => `${c} ${options.bias[c]}`).join(' ')}`
     return {
       classify(req): Classification {
-        const fv = featurize(req, model.spec)
+        const fv = featurize(req)
         const [s, m, c] = modelLogits(model, fv)
         const scores = softmaxScores({ SIMPLE: s + bias[0]!, MODERATE: m + bias[1]!, COMPLEX: c + bias[2]! })
         const label = argmaxClass(scores)
