@@ -106,6 +106,17 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
   app.route('/', createOpenAIRoutes())
   app.route('/', createOllamaRoutes())
   app.route('/', createAdminRoutes())
+  app.all('*', async function pluginRoutes(c, next) {
+    // Endpoints served by telemetry plugins of the config this request started with.
+    for (const plugin of c.var.deps.plugins.of('telemetry')) {
+      for (const route of plugin.instance.routes ?? []) {
+        if (route.method !== c.req.method && !(route.method === 'GET' && c.req.method === 'HEAD')) continue
+        const matches = route.path.endsWith('*') ? c.req.path.startsWith(route.path.slice(0, -1)) : c.req.path === route.path
+        if (matches) return route.handle(c.req.raw)
+      }
+    }
+    await next()
+  })
   app.get('/', (c) => c.text('switchyard is running'))
   app.notFound((c) => {
     const e = { status: 404, code: 'not_found' as const, message: `no such endpoint: ${c.req.method} ${c.req.path}` }

@@ -198,8 +198,17 @@ export interface Hooks {
     get(key: string, signal: AbortSignal, request: ChatRequest): Promise<CacheEntry | undefined>
     set(key: string, entry: CacheEntry, request: ChatRequest): Promise<void>
   }
-  telemetry: { observe?(event: PipelineEvent): void }
+  /** Telemetry observes events; it may also serve read-only endpoints such as `/metrics` or `/dashboard`. */
+  telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[] }
   middleware: { handle: MiddlewareHandler }
+}
+
+/** An HTTP endpoint a plugin serves through the gateway (plain Request/Response, no Hono). */
+export interface PluginRoute {
+  readonly method: 'GET' | 'POST'
+  /** Exact path, e.g. `/metrics`; a trailing `*` matches any rest, e.g. `/dashboard/*`. */
+  readonly path: string
+  handle(req: Request): Response | Promise<Response>
 }
 
 export type PluginInstance<K extends PluginKind = PluginKind> = Hooks[K] & { close?(): void | Promise<void> }
