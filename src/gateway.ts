@@ -4,6 +4,7 @@ import { Hono } from 'hono'
 import type { LoadedConfig } from './config/load.ts'
 import { createPassiveHealth } from './health/passive.ts'
 import { type ProbeScheduler, startProbeScheduler } from './health/scheduler.ts'
+import { type Prewarm, startPrewarm } from './health/prewarm.ts'
 import { createHealthStore } from './health/state.ts'
 import { createAdminRoutes } from './http/admin.ts'
 import { describeError, openAIErrorBody } from './http/describe-error.ts'
@@ -31,6 +32,7 @@ export interface Gateway {
 interface Generation {
   readonly deps: GatewayDeps
   readonly probes: ProbeScheduler
+  readonly prewarm: Prewarm
   inFlight: number
   retired?: () => void
 }
@@ -63,19 +65,21 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
     backends: config.backends.map((b) => ({ name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu] })),
   }
   const plugins = await setupPlugins(resolved, gateway, baseDir)
-  const health = createHealthStore(config, createPassiveHealth(log))
+  const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
   deps = { config, plugins, health, log, classifications: createBoundedMap(10_000), emit }
   const probes = startProbeScheduler(plugins.of('probe'), health, log)
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
-  return { deps, probes, inFlight: 0 }
+  const prewarm = startPrewarm(config, health, log)
+  return { deps, probes, prewarm, inFlight: 0 }
 }
 
 async function retire(gen: Generation): Promise<void> {
   if (gen.inFlight > 0) await new Promise<void>((resolve) => (gen.retired = resolve))
   gen.probes.close()
+  gen.prewarm.close()
   await gen.deps.plugins.close()
 }
 

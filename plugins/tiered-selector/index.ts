@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { BackendView, SelectionOption } from 'switchyard/plugin'
-import { rankBackends } from './rank.ts'
+import { rankBackends, vramMisfit } from './rank.ts'
 
 export default definePlugin({
   name: 'tiered-selector',
@@ -23,8 +23,12 @@ export default definePlugin({
           skipped.push(`${model}: on no backend`)
           continue
         }
-        const usable = serving.filter((b) => isUsable(b, options.allowUnknown))
-        for (const b of serving) if (!usable.includes(b)) skipped.push(`${model}@${b.name}: ${b.up === false ? 'down' : 'circuit open'}`)
+        const usable: BackendView[] = []
+        for (const b of serving) {
+          const why = unusable(b, model, options.allowUnknown)
+          if (why) skipped.push(`${model}@${b.name}: ${why}`)
+          else usable.push(b)
+        }
         for (const ranked of rankBackends(usable, model)) options_.push({ model, backend: ranked.backend.name, why: ranked.why })
         if (options_.length >= options.maxOptions) break
       }
@@ -40,7 +44,11 @@ export default definePlugin({
   }),
 })
 
-function isUsable(b: BackendView, allowUnknown: boolean): boolean {
-  if (b.circuit === 'open') return false
-  return b.up === true || (allowUnknown && b.up === undefined)
+function unusable(b: BackendView, model: string, allowUnknown: boolean): string | undefined {
+  if (b.up === false) return 'down'
+  if (b.up === undefined && !allowUnknown) return 'health unknown'
+  if (b.circuit === 'open') return 'circuit open'
+  if (b.openModels.includes(model)) return 'circuit open for this model'
+  const misfit = vramMisfit(b, model)
+  return misfit ? `does not fit in free VRAM (${misfit})` : undefined
 }

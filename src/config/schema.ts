@@ -67,8 +67,16 @@ export const PluginEntry = v.strictObject({
 })
 export type PluginEntry = v.InferOutput<typeof PluginEntry>
 
+/** Passive health: when a backend's (or a model's) circuit opens after failures, and for how long. */
+export const HealthConfig = v.strictObject({
+  failureThreshold: v.optional(PositiveInt, 3),
+  openMs: v.optional(PositiveInt, 10_000),
+})
+export type HealthConfig = v.InferOutput<typeof HealthConfig>
+
 export const ConfigFile = v.strictObject({
   server: v.optional(ServerConfig, {}),
+  health: v.optional(HealthConfig, {}),
   backends: v.pipe(v.array(BackendConfig), v.minLength(1, 'at least one backend is required')),
   models: v.optional(v.record(Name, ModelConfig)),
   routes: v.optional(v.record(Name, RouteConfig)),

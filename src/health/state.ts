@@ -92,6 +92,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
         inFlight: s.inFlight,
         maxConcurrency: s.config.maxConcurrency,
         circuit: passive.circuit(s.config.name),
+        openModels: modelsOf(s).filter((m) => passive.circuit(s.config.name, m.name) === 'open').map((m) => m.name),
         gpus: gpuList.filter((g) => s.gpuIndexes.includes(g.index)),
         ewmaLatencyMs: ewma.latencyMs,
         ewmaTtftMs: ewma.ttftMs,

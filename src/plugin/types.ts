@@ -91,6 +91,8 @@ export interface BackendView {
   readonly inFlight: number
   readonly maxConcurrency?: number
   readonly circuit: CircuitState
+  /** Models whose (backend, model) circuit is open: recent failures of that model on this backend. */
+  readonly openModels: readonly string[]
   readonly gpus: readonly GpuReport[]
   readonly ewmaLatencyMs?: number
   readonly ewmaTtftMs?: number
@@ -195,6 +197,8 @@ export interface Hooks {
   probe: { readonly intervalMs?: number; readonly timeoutMs?: number; check(signal: AbortSignal): Promise<HealthReport> }
   /** `request` is the normalized request the key was made from (a semantic cache embeds its text). */
   cache: {
+    /** When true, this cache also serves non-deterministic requests (temperature > 0 without a seed). */
+    readonly cacheNondeterministic?: boolean
     get(key: string, signal: AbortSignal, request: ChatRequest): Promise<CacheEntry | undefined>
     set(key: string, entry: CacheEntry, request: ChatRequest): Promise<void>
   }

@@ -1,0 +1,54 @@
+/** `models.<name>.keepWarm`: load the model on every Ollama backend serving it at startup, and keep it loaded. */
+import type { Config } from '../config/schema.ts'
+import type { Logger } from '../plugin/types.ts'
+import type { HealthStore } from './state.ts'
+
+export interface Prewarm {
+  /** Settles when every pre-warm request has finished (loaded or failed). */
+  readonly done: Promise<void>
+  close(): void
+}
+
+const PROGRESS_EVERY_MS = 5_000
+/** Re-sent periodically so a backend restart does not leave the model cold for long. */
+const REFRESH_MS = 5 * 60_000
+
+export function startPrewarm(config: Config, health: HealthStore, log: Logger): Prewarm {
+  const controller = new AbortController()
+  const jobs: { model: string; backend: string; url: string }[] = []
+  for (const [model, entry] of Object.entries(config.models ?? {})) {
+    if (!entry.keepWarm) continue
+    for (const view of health.views()) {
+      if (view.kind !== 'ollama' || !view.models.some((m) => m.name === model)) continue
+      jobs.push({ model, backend: view.name, url: view.url })
+    }
+  }
+  const warm = async (job: (typeof jobs)[number]) => {
+    const started = performance.now()
+    log.info('pre-warming model', { model: job.model, backend: job.backend })
+    const ticker = setInterval(() => log.info('still loading', { model: job.model, backend: job.backend, elapsedS: Math.round((performance.now() - started) / 1000) }), PROGRESS_EVERY_MS)
+    try {
+      // An empty generate request loads the model; keep_alive -1 keeps it loaded.
+      const res = await fetch(`${job.url}/api/generate`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, signal: controller.signal,
+        body: JSON.stringify({ model: job.model, keep_alive: -1, stream: false }),
+      })
+      await res.text()
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      log.info('model warm', { model: job.model, backend: job.backend, ms: Math.round(performance.now() - started) })
+    } catch (error) {
+      if (!controller.signal.aborted) log.warn('pre-warm failed', { model: job.model, backend: job.backend, error: error instanceof Error ? error.message : String(error) })
+    } finally {
+      clearInterval(ticker)
+    }
+  }
+  const done = Promise.all(jobs.map(warm)).then(() => {})
+  const refresh = jobs.length ? setInterval(() => void Promise.all(jobs.map(warm)), REFRESH_MS) : undefined
+  return {
+    done,
+    close() {
+      controller.abort()
+      if (refresh) clearInterval(refresh)
+    },
+  }
+}
