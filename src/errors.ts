@@ -85,6 +85,21 @@ export class PayloadTooLargeError extends SwitchyardError {
   }
 }
 
+export class OverloadedError extends SwitchyardError {
+  readonly code = 'overloaded'
+  override readonly name = 'OverloadedError'
+  override readonly headers: Readonly<Record<string, string>>
+  /** 429 when queues are full (retry soon), 503 when a queued request waited too long. */
+  constructor(
+    message: string,
+    readonly status: 429 | 503,
+    retryAfterS: number,
+  ) {
+    super(message)
+    this.headers = { 'retry-after': String(retryAfterS) }
+  }
+}
+
 export class NotFoundError extends SwitchyardError {
   readonly status = 404
   readonly code = 'not_found'

@@ -2,6 +2,7 @@
 import type { Server } from 'bun'
 import { Hono } from 'hono'
 import type { LoadedConfig } from './config/load.ts'
+import { type Admission, createAdmission } from './health/admission.ts'
 import { createPassiveHealth } from './health/passive.ts'
 import { type ProbeScheduler, startProbeScheduler } from './health/scheduler.ts'
 import { type Prewarm, startPrewarm } from './health/prewarm.ts'
@@ -57,7 +58,7 @@ function createEmitter(deps: () => GatewayDeps, log: Logger) {
   }
 }
 
-async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions): Promise<Generation> {
+async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions, admission: Admission): Promise<Generation> {
   const { config, baseDir } = loaded
   const log = options.log ?? createLogger('gateway')
   const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
@@ -68,7 +69,7 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
-  deps = { config, plugins, health, log, classifications: createBoundedMap(10_000), emit }
+  deps = { config, plugins, health, admission, log, classifications: createBoundedMap(10_000), emit }
   const probes = startProbeScheduler(plugins.of('probe'), health, log)
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
@@ -84,7 +85,8 @@ async function retire(gen: Generation): Promise<void> {
 }
 
 export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
-  let current = await createGeneration(loaded, builtins, options)
+  const admission = createAdmission(loaded.config.backends)
+  let current = await createGeneration(loaded, builtins, options, admission)
   const app = new Hono<PipelineEnv>()
   app.use('*', async function bindGeneration(c, next) {
     // A request keeps the generation it started with, across a reload, until its body is sent.
@@ -136,7 +138,8 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       return current.deps
     },
     async reload(next) {
-      const gen = await createGeneration(next, builtins, options)
+      const gen = await createGeneration(next, builtins, options, admission)
+      admission.configure(next.config.backends)
       const old = current
       current = gen
       void retire(old)

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const { server: serverConfig } = loaded.config
   const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
   const hostname = flags.host ?? serverConfig.host
-  const server = Bun.serve({ port, hostname, idleTimeout: 120, development: false, fetch: gateway.fetch })
+  const server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
   log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
   printBanner(gateway.deps)
 

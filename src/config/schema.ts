@@ -23,6 +23,10 @@ export const ServerConfig = v.strictObject({
   firstByteTimeoutMs: v.optional(PositiveInt, 60_000),
   /** Time allowed for the first byte when the model is not loaded (cold start). */
   coldStartTimeoutMs: v.optional(PositiveInt, 300_000),
+  /** Longest wait in a backend's queue before the request is refused (503). */
+  queueTimeoutMs: v.optional(PositiveInt, 30_000),
+  /** Seconds a connection may stay silent (Bun's idleTimeout, max 255); proxied requests use the deadlines above. */
+  idleTimeoutS: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
   /** Upstream attempts per request, fallbacks included. */
   maxAttempts: v.optional(PositiveInt, 3),
 })
@@ -34,7 +38,10 @@ export const BackendConfig = v.strictObject({
   url: HttpUrl,
   /** GPU index (or indexes) this backend runs on, as nvidia-smi numbers them. */
   gpu: v.optional(v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))])),
+  /** Requests in flight at once on this backend; more wait in a queue. */
   maxConcurrency: v.optional(PositiveInt),
+  /** Requests allowed to wait for a slot; beyond that the gateway answers 429 with Retry-After. */
+  maxQueue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 16),
   /** Extra headers sent upstream, e.g. for a hosted OpenAI-compatible server. */
   headers: v.optional(v.record(v.string(), v.string())),
   apiKey: v.optional(v.string()),

@@ -1,5 +1,5 @@
 /** Send the request upstream: attempts over the selection's options, deadlines, then relay the answer. */
-import { UpstreamError, UpstreamTimeoutError } from '../errors.ts'
+import { OverloadedError, UpstreamError, UpstreamTimeoutError } from '../errors.ts'
 import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plugin/types.ts'
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { GatewayDeps } from './deps.ts'
@@ -56,6 +56,20 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     if (!backend) continue
     const view = deps.health.views().find((b) => b.name === option.backend)
     const warm = view?.loaded.some((m) => m.name === option.model) ?? false
+    let releaseSlot: (() => void) | undefined
+    try {
+      releaseSlot = await deps.admission.acquire(option.backend, clientSignal, server.queueTimeoutMs)
+    } catch (error) {
+      if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
+      notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend}: queue wait timed out`)
+      lastError = new OverloadedError(`backend "${option.backend}" is busy: ${error instanceof Error ? error.message : String(error)}`, 503, 5)
+      continue
+    }
+    if (!releaseSlot) {
+      notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend}: at maxConcurrency, queue full`)
+      lastError = new OverloadedError(`backend "${option.backend}" is at maxConcurrency and its queue is full`, 429, 1)
+      continue
+    }
     const plan = planUpstream(request, input.raw, backend, option.model, input.traceparent)
     const controller = new AbortController()
     const abort = (reason: string) => controller.abort(new Error(reason))
@@ -73,6 +87,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     }, server.requestTimeoutMs)
     const end = deps.health.begin(option.backend, option.model)
     const release = () => {
+      releaseSlot()
       clearTimeout(firstByteTimer)
       clearTimeout(totalTimer)
       clientSignal.removeEventListener('abort', onClientAbort)
