@@ -100,6 +100,30 @@ export class OverloadedError extends SwitchyardError {
   }
 }
 
+export class UnauthorizedError extends SwitchyardError {
+  readonly status = 401
+  readonly code = 'unauthorized'
+  override readonly name = 'UnauthorizedError'
+  override readonly headers = { 'www-authenticate': 'Bearer' }
+}
+
+export class ForbiddenError extends SwitchyardError {
+  readonly status = 403
+  readonly code = 'forbidden'
+  override readonly name = 'ForbiddenError'
+}
+
+export class RateLimitedError extends SwitchyardError {
+  readonly status = 429
+  readonly code = 'rate_limited'
+  override readonly name = 'RateLimitedError'
+  override readonly headers: Readonly<Record<string, string>>
+  constructor(message: string, retryAfterS: number) {
+    super(message)
+    this.headers = { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) }
+  }
+}
+
 export class NotFoundError extends SwitchyardError {
   readonly status = 404
   readonly code = 'not_found'

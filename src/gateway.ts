@@ -8,6 +8,8 @@ import { type ProbeScheduler, startProbeScheduler } from './health/scheduler.ts'
 import { type Prewarm, startPrewarm } from './health/prewarm.ts'
 import { createHealthStore } from './health/state.ts'
 import { createAdminRoutes } from './http/admin.ts'
+import { type Auth, createAuth } from './http/auth.ts'
+import { ConfigError } from './errors.ts'
 import { describeError, openAIErrorBody } from './http/describe-error.ts'
 import { createLogger } from './log.ts'
 import { createBoundedMap } from './pipeline/bounded-map.ts'
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   /** Wait at most this long at startup for the first probe round (model discovery). */
   readonly firstProbeWaitMs?: number
   readonly log?: Logger
+  /** Reads the config again and reloads (what SIGHUP does); enables `POST /router/reload`. */
+  readonly reloadFromSource?: () => Promise<void>
 }
 
 function createEmitter(deps: () => GatewayDeps, log: Logger) {
@@ -63,13 +67,22 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   const log = options.log ?? createLogger('gateway')
   const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
   const gateway: GatewayInfo = {
-    backends: config.backends.map((b) => ({ name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu] })),
+    backends: config.backends.map((b) => ({
+      name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu],
+      headers: { ...b.headers, ...(b.apiKey ? { authorization: `Bearer ${b.apiKey}` } : {}) },
+    })),
+  }
+  let auth: Auth
+  try {
+    auth = createAuth(config.auth)
+  } catch (error) {
+    throw new ConfigError([error instanceof Error ? error.message : String(error)])
   }
   const plugins = await setupPlugins(resolved, gateway, baseDir)
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
-  deps = { config, plugins, health, admission, log, classifications: createBoundedMap(10_000), emit }
+  deps = { config, plugins, health, admission, auth, log, classifications: createBoundedMap(10_000), emit }
   const probes = startProbeScheduler(plugins.of('probe'), health, log)
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
@@ -118,12 +131,25 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       for (const route of plugin.instance.routes ?? []) {
         if (route.method !== c.req.method && !(route.method === 'GET' && c.req.method === 'HEAD')) continue
         const matches = route.path.endsWith('*') ? c.req.path.startsWith(route.path.slice(0, -1)) : c.req.path === route.path
-        if (matches) return route.handle(c.req.raw)
+        if (!matches) continue
+        c.var.deps.auth.admin(c.req.raw)
+        return route.handle(c.req.raw)
       }
     }
     await next()
   })
   app.get('/', (c) => c.text('switchyard is running'))
+  app.post('/router/reload', async (c) => {
+    c.var.deps.auth.admin(c.req.raw)
+    if (!options.reloadFromSource) return c.json({ error: { message: 'reload is not available here', type: 'invalid_request_error', param: null, code: 'not_found' } }, 404)
+    try {
+      await options.reloadFromSource()
+      return c.json({ status: 'reloaded' })
+    } catch (error) {
+      const issues = error instanceof ConfigError ? error.issues : [error instanceof Error ? error.message : String(error)]
+      return c.json({ error: { message: `config rejected; the previous config keeps serving: ${issues.join('; ')}`, type: 'invalid_request_error', param: null, code: 'invalid_config' }, issues }, 400)
+    }
+  })
   app.notFound((c) => {
     const e = { status: 404, code: 'not_found' as const, message: `no such endpoint: ${c.req.method} ${c.req.path}` }
     return c.req.path.startsWith('/api/') ? c.json({ error: e.message }, 404) : c.json(openAIErrorBody(e), 404)

@@ -1,4 +1,5 @@
 /** CLI entry: flags and env, load config, build the gateway, Bun.serve, signals. */
+import { watch } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { builtinPlugins } from '../plugins/index.ts'
 import { findConfigPath, loadConfig } from './config/load.ts'
@@ -28,6 +29,23 @@ const USAGE = `usage: bun start [--config FILE] [--port N] [--host H]
   --port N        listen port (default: $PORT, config server.port, 3333)
   --host H        listen address (default: config server.host, 127.0.0.1)`
 
+let reloadImpl: (() => Promise<void>) | undefined
+/** Validate the config file again and swap it in; a bad one is logged and rejected, the old one keeps serving. */
+async function reload(): Promise<void> {
+  if (!reloadImpl) return
+  await reloadImpl()
+}
+
+/** Reload when the file changes (editors often write twice: changes within 200 ms are one reload). */
+function watchConfig(path: string, onChange: () => void): void {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  watch(path, () => {
+    clearTimeout(timer)
+    timer = setTimeout(onChange, 200)
+  })
+  log.info('watching config file for changes', { path })
+}
+
 async function main(): Promise<void> {
   let flags: ReturnType<typeof parseFlags>
   try {
@@ -45,7 +63,7 @@ async function main(): Promise<void> {
   let gateway: Awaited<ReturnType<typeof createGateway>>
   try {
     loaded = await loadConfig(path)
-    gateway = await createGateway(loaded, builtinPlugins)
+    gateway = await createGateway(loaded, builtinPlugins, { reloadFromSource: () => reload() })
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message)
@@ -53,21 +71,27 @@ async function main(): Promise<void> {
     }
     throw error
   }
-  const { server: serverConfig } = loaded.config
-  const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
-  const hostname = flags.host ?? serverConfig.host
-  const server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
-  log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
-  printBanner(gateway.deps)
-
-  process.on('SIGHUP', async () => {
+  reloadImpl = async () => {
     try {
       await gateway.reload(await loadConfig(findConfigPath(flags.config)))
       log.info('config reloaded')
     } catch (error) {
       log.error('config reload rejected; the previous config keeps serving', { error: error instanceof Error ? error.message : String(error) })
+      throw error
     }
-  })
+  }
+  const { server: serverConfig } = loaded.config
+  const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
+  const hostname = flags.host ?? serverConfig.host
+  const server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
+  log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
+  if (!isLoopback(hostname) && !gateway.deps.auth.required) {
+    log.warn('!!! listening on a non-loopback address with no API keys configured: anyone who can reach this port can use your models. Set auth.keys in the config. !!!', { host: hostname })
+  }
+  printBanner(gateway.deps)
+
+  process.on('SIGHUP', () => void reload().catch(() => {}))
+  if (loaded.config.server.watchConfig && path) watchConfig(path, () => void reload().catch(() => {}))
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
@@ -80,6 +104,10 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 function printBanner(deps: Awaited<ReturnType<typeof createGateway>>['deps']): void {

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { BackendReport, GatewayInfo } from 'switchyard/plugin'
-import { httpGet, parseJson } from './http-get.ts'
+import { httpGet, parseJson } from 'switchyard/plugin'
 import { parsePs, parseTags } from './parse-ollama.ts'
 
 type Backend = GatewayInfo['backends'][number]
@@ -41,9 +41,9 @@ function pickBackends(all: readonly Backend[], names: readonly string[] | undefi
 async function probeOllama(backend: Backend, signal: AbortSignal): Promise<BackendReport> {
   const base = backend.url.replace(/\/+$/, '')
   const [version, tags, ps] = await Promise.all([
-    httpGet(`${base}/api/version`, signal),
-    httpGet(`${base}/api/tags`, signal),
-    httpGet(`${base}/api/ps`, signal),
+    httpGet(`${base}/api/version`, signal, backend.headers),
+    httpGet(`${base}/api/tags`, signal, backend.headers),
+    httpGet(`${base}/api/ps`, signal, backend.headers),
   ])
   if (!version.ok) return { name: backend.name, up: false, error: `/api/version: ${version.error}` }
 

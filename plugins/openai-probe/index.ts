@@ -2,8 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { BackendReport, GatewayInfo } from 'switchyard/plugin'
-import { httpGet, parseJson } from './http-get.ts'
-import type { HttpResult } from './http-get.ts'
+import { type HttpResult, httpGet, parseJson } from 'switchyard/plugin'
 import { parseModels } from './parse-models.ts'
 import { parsePrometheusText } from './prometheus-text.ts'
 import { readLoad } from './read-load.ts'
@@ -58,12 +57,12 @@ function serverRoot(url: string): string {
 async function probeOpenai(backend: Backend, opts: ProbeOptions, signal: AbortSignal): Promise<BackendReport> {
   const root = serverRoot(backend.url)
   const [models, metrics, health] = await Promise.all([
-    httpGet(`${root}/v1/models`, signal),
-    opts.metrics ? httpGet(`${root}/metrics`, signal) : undefined,
-    opts.health ? httpGet(`${root}/health`, signal) : undefined,
+    httpGet(`${root}/v1/models`, signal, backend.headers),
+    opts.metrics ? httpGet(`${root}/metrics`, signal, backend.headers) : undefined,
+    opts.health ? httpGet(`${root}/health`, signal, backend.headers) : undefined,
   ])
   if (!models.ok) {
-    const checked = health ?? (signal.aborted ? undefined : await httpGet(`${root}/health`, signal))
+    const checked = health ?? (signal.aborted ? undefined : await httpGet(`${root}/health`, signal, backend.headers))
     // Only an HTTP answer from /health adds anything to a refused or timed-out /v1/models.
     const why = checked?.status === undefined ? undefined : describeHealth(checked)
     return { name: backend.name, up: false, error: `/v1/models: ${models.error}${why ? `; ${why}` : ''}` }

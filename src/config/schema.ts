@@ -27,6 +27,8 @@ export const ServerConfig = v.strictObject({
   queueTimeoutMs: v.optional(PositiveInt, 30_000),
   /** Seconds a connection may stay silent (Bun's idleTimeout, max 255); proxied requests use the deadlines above. */
   idleTimeoutS: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
+  /** Reload the config file whenever it changes (as SIGHUP does). */
+  watchConfig: v.optional(v.boolean(), false),
   /** Upstream attempts per request, fallbacks included. */
   maxAttempts: v.optional(PositiveInt, 3),
 })
@@ -81,9 +83,33 @@ export const HealthConfig = v.strictObject({
 })
 export type HealthConfig = v.InferOutput<typeof HealthConfig>
 
+/** A client key: the literal `key`, or `keyEnv` naming an environment variable that holds it. */
+export const ApiKeyConfig = v.pipe(
+  v.strictObject({
+    name: v.optional(Name),
+    key: v.optional(v.pipe(v.string(), v.minLength(8, 'keys must be at least 8 characters'))),
+    keyEnv: v.optional(Name),
+    /** Models (or routes) this key may use; omitted: all. */
+    models: v.optional(v.array(Name)),
+    requestsPerMinute: v.optional(PositiveInt),
+    tokensPerMinute: v.optional(PositiveInt),
+  }),
+  v.check((k) => (k.key === undefined) !== (k.keyEnv === undefined), 'set exactly one of `key` and `keyEnv`'),
+)
+export type ApiKeyConfig = v.InferOutput<typeof ApiKeyConfig>
+
+export const AuthConfig = v.strictObject({
+  keys: v.optional(v.array(ApiKeyConfig), []),
+  /** Required for /router/explain, /health details, /metrics, /dashboard and reload when set. */
+  adminKey: v.optional(v.pipe(v.string(), v.minLength(8, 'keys must be at least 8 characters'))),
+  adminKeyEnv: v.optional(Name),
+})
+export type AuthConfig = v.InferOutput<typeof AuthConfig>
+
 export const ConfigFile = v.strictObject({
   server: v.optional(ServerConfig, {}),
   health: v.optional(HealthConfig, {}),
+  auth: v.optional(AuthConfig, {}),
   backends: v.pipe(v.array(BackendConfig), v.minLength(1, 'at least one backend is required')),
   models: v.optional(v.record(Name, ModelConfig)),
   routes: v.optional(v.record(Name, RouteConfig)),

@@ -55,11 +55,20 @@ export function createAdminRoutes() {
   const app = new Hono<PipelineEnv>()
   app.get('/health/live', (c) => c.json({ status: 'ok' }))
   app.get('/health', async (c) => {
-    const { ok, body } = await healthReport(c.var.deps)
-    return c.json(body, ok ? 200 : 503)
+    const deps = c.var.deps
+    const { ok, body } = await healthReport(deps)
+    let detailed = true
+    try {
+      deps.auth.admin(c.req.raw)
+    } catch {
+      // Without the admin key only the overall status is shown.
+      detailed = false
+    }
+    return c.json(detailed ? body : { status: body.status }, ok ? 200 : 503)
   })
   app.post('/router/explain', async (c) => {
     const deps = c.var.deps
+    deps.auth.admin(c.req.raw)
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     if (typeof json.model !== 'string') json.model = 'auto'
     const request = typeof json.prompt === 'string' ? parseOllama('generate', json) : isOllamaChat(json) ? parseOllama('chat', json) : parseOpenAI('chat', json)

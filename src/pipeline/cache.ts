@@ -1,9 +1,36 @@
-/** Cache keys, the cacheable test, lookup/store through cache plugins, and replay in the client's framing. */
+/** Cache keys, which caches may serve a request, lookup/store through cache plugins, and replay in the client's framing. */
+import type { LoadedPlugin } from '../plugin/load.ts'
 import type { CacheEntry, ChatRequest } from '../plugin/types.ts'
 import type { GatewayDeps } from './deps.ts'
+import { streamErrorFrame } from './relay.ts'
+import type { Target } from './route.ts'
+import { createSingleFlight, type Flight, type SingleFlight } from './single-flight.ts'
 
-/** Output-changing fields only; the key also covers protocol, operation and stream framing. */
-const IGNORED_FIELDS = new Set(['stream', 'keep_alive', 'user', 'metadata', 'store'])
+/** A lookup that takes longer is a miss: a slow cache must never stall a request for long. */
+export const CACHE_LOOKUP_DEADLINE_MS = 2_000
+
+/** Output-changing fields only; the key also covers protocol, operation, stream framing and the resolved model. */
+const IGNORED_FIELDS = new Set(['model', 'stream', 'keep_alive', 'user', 'metadata', 'store'])
+
+type CachePlugin = LoadedPlugin<'cache'>
+
+interface CacheRuntime {
+  readonly flights: SingleFlight
+  /** Cache plugins whose last call failed: their failures are logged once per outage, not per request. */
+  readonly failing: Set<string>
+}
+
+// Keyed by a generation's deps (owned by gateway.ts) so the state lives and dies with that generation.
+const runtimes = new WeakMap<GatewayDeps, CacheRuntime>()
+
+export function cacheRuntime(deps: GatewayDeps): CacheRuntime {
+  let runtime = runtimes.get(deps)
+  if (!runtime) {
+    runtime = { flights: createSingleFlight(), failing: new Set() }
+    runtimes.set(deps, runtime)
+  }
+  return runtime
+}
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)
@@ -15,37 +42,107 @@ function canonical(value: unknown): unknown {
   return value
 }
 
-export function cacheKey(req: ChatRequest): string {
-  const body: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(req.body)) if (!IGNORED_FIELDS.has(k)) body[k] = v
-  const text = JSON.stringify([req.protocol, req.operation, req.stream, canonical(body)])
-  return `${req.protocol}:${req.model}:${new Bun.CryptoHasher('sha256').update(text).digest('hex')}`
+/** The model a cached answer must come from: the resolved model name, or the route name for a virtual model. */
+export function targetModel(target: Target): string {
+  return target.kind === 'model' ? target.model : target.name
 }
 
-/** Deterministic requests only: temperature 0, or a fixed seed; embeddings always. */
-export function isCacheable(req: ChatRequest): boolean {
+export function cacheKey(req: ChatRequest, model: string = req.model): string {
+  const body: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(req.body)) if (!IGNORED_FIELDS.has(k)) body[k] = v
+  const text = JSON.stringify([req.protocol, req.operation, req.stream, model, canonical(body)])
+  return `${req.protocol}:${model}:${new Bun.CryptoHasher('sha256').update(text).digest('hex')}`
+}
+
+/**
+ * Deterministic requests: temperature 0 or a fixed seed; embeddings always. An omitted temperature is not
+ * 0 (OpenAI defaults to 1, Ollama to 0.8), so such requests are non-deterministic.
+ */
+export function isDeterministic(req: ChatRequest): boolean {
   if (req.operation === 'embed') return true
   if (req.seed !== undefined) return true
   return req.temperature === 0
 }
 
-export async function lookupCache(deps: GatewayDeps, key: string, request: ChatRequest, signal: AbortSignal): Promise<CacheEntry | undefined> {
-  for (const plugin of deps.plugins.of('cache')) {
-    try {
-      const hit = await plugin.instance.get(key, signal, request)
-      if (hit) return hit
-    } catch (error) {
-      deps.log.warn('cache lookup failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
-    }
-  }
-  return undefined
+/** The cache plugins that may serve and store this request: all for deterministic ones, else those that opt in. */
+export function eligibleCaches(deps: GatewayDeps, req: ChatRequest): readonly CachePlugin[] {
+  const caches = deps.plugins.of('cache')
+  return isDeterministic(req) ? caches : caches.filter((p) => p.instance.cacheNondeterministic === true)
 }
 
-export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, request: ChatRequest): void {
-  for (const plugin of deps.plugins.of('cache')) {
-    plugin.instance.set(key, entry, request).catch((error: unknown) => {
-      deps.log.warn('cache store failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
-    })
+/** A request pinned to a model is only ever answered by an entry that model wrote (never a fallback's answer). */
+export function entryFits(entry: CacheEntry, target: Target): boolean {
+  return target.kind === 'route' || entry.model === target.model
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function noteFailure(deps: GatewayDeps, plugin: CachePlugin, what: string, error: unknown): void {
+  const { failing } = cacheRuntime(deps)
+  if (failing.has(plugin.name)) return
+  failing.add(plugin.name)
+  deps.log.warn(`cache ${what} failed; cache bypassed until it recovers, further failures not logged`, { plugin: plugin.name, error: describe(error) })
+}
+
+function noteSuccess(deps: GatewayDeps, plugin: CachePlugin): void {
+  const { failing } = cacheRuntime(deps)
+  if (failing.delete(plugin.name)) deps.log.info('cache recovered', { plugin: plugin.name })
+}
+
+function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
+  const controller = new AbortController()
+  const combined = AbortSignal.any([signal, controller.signal])
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      controller.abort(new Error(`no answer within ${ms} ms`))
+      reject(new Error(`no answer within ${ms} ms`))
+    }, ms)
+    work(combined).then(resolve, reject).finally(() => clearTimeout(timer))
+  })
+}
+
+export interface Lookup {
+  readonly hit?: CacheEntry
+  /** Every cache consulted failed (for example Redis is down): the cache was bypassed, not missed. */
+  readonly failed: boolean
+}
+
+/** Asks the caches in config order; the first fitting entry wins. Failures are misses, logged once per outage. */
+export async function lookupCache(
+  deps: GatewayDeps, caches: readonly CachePlugin[], key: string, request: ChatRequest, target: Target, signal: AbortSignal,
+): Promise<Lookup> {
+  let failures = 0
+  for (const plugin of caches) {
+    try {
+      const hit = await withDeadline((s) => plugin.instance.get(key, s, request), CACHE_LOOKUP_DEADLINE_MS, signal)
+      noteSuccess(deps, plugin)
+      if (hit && entryFits(hit, target)) return { hit, failed: false }
+    } catch (error) {
+      if (signal.aborted) throw error
+      failures++
+      noteFailure(deps, plugin, 'lookup', error)
+    }
+  }
+  return { failed: caches.length > 0 && failures === caches.length }
+}
+
+/** Hands a complete answer to every eligible cache; never throws, never delays the response. */
+export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, request: ChatRequest, target: Target): void {
+  if (!entryFits(entry, target)) return
+  for (const plugin of eligibleCaches(deps, request)) {
+    let stored: Promise<void>
+    try {
+      stored = plugin.instance.set(key, entry, request)
+    } catch (error) {
+      noteFailure(deps, plugin, 'store', error)
+      continue
+    }
+    stored.then(
+      () => noteSuccess(deps, plugin),
+      (error: unknown) => noteFailure(deps, plugin, 'store', error),
+    )
   }
 }
 
@@ -62,4 +159,21 @@ export function replayEntry(entry: CacheEntry, req: ChatRequest): Response {
     },
   })
   return new Response(body, { status: entry.status, headers: { 'content-type': entry.contentType, 'cache-control': 'no-cache' } })
+}
+
+/** A follower's response: the leader's status, headers and bytes; undefined when it must run the request itself. */
+export async function followFlight(flight: Flight, request: ChatRequest): Promise<Response | undefined> {
+  const head = await flight.head
+  if (!head) return undefined
+  const headers = new Headers(head.headers)
+  headers.delete('content-length')
+  headers.set('x-switchyard-single-flight', 'follower')
+  if (!request.stream) {
+    // Nothing has been sent yet, so a cut-off leader leaves this request free to run on its own.
+    if ((await flight.done) === 'aborted') return undefined
+    return new Response(flight.body(), { status: head.status, headers })
+  }
+  const encoder = new TextEncoder()
+  const body = flight.follow(() => encoder.encode(streamErrorFrame(request, 'the shared upstream answer was cut off')))
+  return new Response(body, { status: head.status, headers })
 }

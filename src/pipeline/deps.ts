@@ -1,6 +1,7 @@
 /** What every request of one config generation shares: config, plugins, health, memo tables. */
 import type { Config } from '../config/schema.ts'
 import type { Admission } from '../health/admission.ts'
+import type { Auth } from '../http/auth.ts'
 import type { HealthStore } from '../health/state.ts'
 import type { PluginSet } from '../plugin/load.ts'
 import type { Classification, Logger, PipelineEvent } from '../plugin/types.ts'
@@ -12,6 +13,7 @@ export interface GatewayDeps {
   readonly health: HealthStore
   /** Per-backend concurrency limits and queues; shared by every config generation. */
   readonly admission: Admission
+  readonly auth: Auth
   readonly log: Logger
   /** Classifications memoized by a hash of the request text. */
   readonly classifications: BoundedMap<string, Classification>

@@ -1,5 +1,6 @@
 /** The typed `c.var` every pipeline stage reads and writes. */
 import type { Server } from 'bun'
+import type { ClientKey } from '../http/auth.ts'
 import type { CacheEntry, ChatRequest, Classification, Selection } from '../plugin/types.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
@@ -10,6 +11,7 @@ export interface PipelineEnv {
   Bindings: Server<undefined> | undefined
   Variables: {
     deps: GatewayDeps
+    clientKey?: ClientKey
     requestId: string
     startedMs: number
     request: ChatRequest

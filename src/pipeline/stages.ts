@@ -1,9 +1,10 @@
 /** The pipeline as Hono middleware: parse -> cache lookup -> classify -> select -> forward -> cache store. */
 import type { Context, MiddlewareHandler } from 'hono'
-import { cacheKey, isCacheable, lookupCache, replayEntry, storeEntry } from './cache.ts'
-import type { PipelineEnv } from './env.ts'
+import { cacheKey, cacheRuntime, eligibleCaches, followFlight, lookupCache, replayEntry, storeEntry, targetModel } from './cache.ts'
+import type { CacheStatus, PipelineEnv } from './env.ts'
 import { forward } from './forward.ts'
 import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
+import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
@@ -26,6 +27,8 @@ export function parseStage(protocol: Protocol, operation: Operation): Middleware
     c.set('request', request)
     c.set('raw', bytes)
     c.set('target', resolveTarget(deps, request.model))
+    checkModelAllowed(c.var.clientKey, request.model)
+    c.var.clientKey?.admit()
     deps.emit({ stage: 'request', requestId: c.var.requestId, timeMs: Date.now(), request })
     await next()
   }
@@ -33,30 +36,59 @@ export function parseStage(protocol: Protocol, operation: Operation): Middleware
 
 export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLookup(c, next) {
   const deps = c.var.deps
-  const caches = deps.plugins.of('cache')
-  if (caches.length === 0) return next()
-  const request = c.var.request
+  if (deps.plugins.of('cache').length === 0) return next()
+  const { request, target, requestId } = c.var
   const control = c.req.header('cache-control') ?? ''
-  const cacheable = isCacheable(request)
-  const lookup = cacheable && !/no-cache|no-store/.test(control)
-  c.set('cacheStore', cacheable && !/no-store/.test(control))
-  if (!cacheable) c.set('cacheStatus', 'bypass')
-  if (!lookup) return next()
-  const key = cacheKey(request)
-  c.set('cacheKey', key)
-  const hit = await lookupCache(deps, key, request, c.req.raw.signal)
-  deps.emit({ stage: 'cache', requestId: c.var.requestId, timeMs: Date.now(), cache: hit ? 'hit' : 'miss' })
-  if (!hit) {
-    c.set('cacheStatus', 'miss')
+  const caches = eligibleCaches(deps, request)
+  const emit = (cache: CacheStatus) => deps.emit({ stage: 'cache', requestId, timeMs: Date.now(), cache })
+  // no-store: neither look up nor store; no-cache: skip the lookup (and single-flight), still store the answer.
+  if (caches.length === 0 || /\bno-store\b/i.test(control)) {
+    c.set('cacheStatus', 'bypass')
+    emit('bypass')
     return next()
   }
-  const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
-  c.set('cacheStatus', status)
-  c.res = replayEntry(hit, request)
-  c.header('x-switchyard-model', headerSafe(hit.model))
-  c.header('x-switchyard-backend', headerSafe(hit.backend))
-  c.header('x-switchyard-cache', status)
-  if (hit.similarity !== undefined) c.header('x-switchyard-cache-similarity', hit.similarity.toFixed(4))
+  const key = cacheKey(request, targetModel(target))
+  c.set('cacheKey', key)
+  c.set('cacheStore', true)
+  if (/\bno-cache\b/i.test(control)) {
+    c.set('cacheStatus', 'bypass')
+    emit('bypass')
+    return next()
+  }
+  const { hit, failed } = await lookupCache(deps, caches, key, request, target, c.req.raw.signal)
+  if (hit) {
+    const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
+    c.set('cacheStatus', status)
+    emit(status)
+    c.res = replayEntry(hit, request)
+    c.header('x-switchyard-model', headerSafe(hit.model))
+    c.header('x-switchyard-backend', headerSafe(hit.backend))
+    c.header('x-switchyard-cache', status)
+    if (hit.similarity !== undefined) c.header('x-switchyard-cache-similarity', hit.similarity.toFixed(4))
+    return
+  }
+  c.set('cacheStatus', failed ? 'bypass' : 'miss')
+  emit(failed ? 'bypass' : 'miss')
+  const { flights } = cacheRuntime(deps)
+  const flight = flights.join(key)
+  if (flight) {
+    const shared = await followFlight(flight, request)
+    if (shared) {
+      c.res = shared
+      return
+    }
+    return next()
+  }
+  const leader = flights.lead(key)
+  try {
+    await next()
+  } catch (error) {
+    leader.abandon()
+    throw error
+  }
+  // 499: the leader's client left before an answer; the followers still want one, so they run on their own.
+  if (c.res.status === 499) leader.abandon()
+  else c.res = leader.publish(c.res)
 }
 
 export const classifyStage: MiddlewareHandler<PipelineEnv> = async function classify(c, next) {
@@ -95,7 +127,7 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
   const { request, raw, selection, requestId } = c.var
   // Model loads can take minutes before a first byte: our own deadlines apply, not the server's idle timer.
   c.env?.timeout?.(c.req.raw, 0)
-  const key = c.var.cacheStore ? (c.var.cacheKey ?? cacheKey(request)) : undefined
+  const key = c.var.cacheStore ? c.var.cacheKey : undefined
   const forwarded = await forward(deps, {
     request,
     raw,
@@ -103,14 +135,16 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     clientSignal: c.req.raw.signal,
     startedMs: c.var.startedMs,
     traceparent: c.req.header('traceparent'),
-    onComplete: key ? (entry) => storeEntry(deps, key, entry, request) : undefined,
-    onEnd: (end) =>
+    onComplete: key ? (entry) => storeEntry(deps, key, entry, request, c.var.target) : undefined,
+    onEnd: (end) => {
+      if (end.inputTokens !== undefined || end.outputTokens !== undefined) c.var.clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : 502,
         error: end.error, durationMs: performance.now() - c.var.startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
         outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: c.var.target.kind === 'route' ? c.var.target.name : undefined,
         classification: c.var.classification, cache: c.var.cacheStatus,
-      }),
+      })
+    },
   })
   c.res = forwarded.response
   c.header('x-switchyard-model', headerSafe(forwarded.option.model))
@@ -119,6 +153,12 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
   const reason = reasonHeader(c, forwarded.option, forwarded.attemptNotes)
   if (reason) c.header('x-switchyard-reason', headerSafe(reason))
   if (c.var.cacheStatus) c.header('x-switchyard-cache', c.var.cacheStatus)
+}
+
+/** Client keys on the model endpoints (a 401 in the endpoint's protocol shape). */
+export const authStage: MiddlewareHandler<PipelineEnv> = async function authenticate(c, next) {
+  c.set('clientKey', c.var.deps.auth.client(c.req.raw))
+  await next()
 }
 
 export function startStage(): MiddlewareHandler<PipelineEnv> {

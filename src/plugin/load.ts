@@ -24,6 +24,7 @@ const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
   classifier: ['keyword-classifier'],
   selector: ['tiered-selector'],
   probe: ['ollama-probe', 'openai-probe'],
+  telemetry: ['dashboard'],
 }
 
 interface Resolved {

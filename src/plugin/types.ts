@@ -219,7 +219,14 @@ export type PluginInstance<K extends PluginKind = PluginKind> = Hooks[K] & { clo
 
 /** Read-only facts about the gateway a plugin may need in setup (backends, for probes). */
 export interface GatewayInfo {
-  readonly backends: readonly { readonly name: string; readonly kind: BackendKind; readonly url: string; readonly gpu?: readonly number[] }[]
+  readonly backends: readonly {
+    readonly name: string
+    readonly kind: BackendKind
+    readonly url: string
+    readonly gpu?: readonly number[]
+    /** Headers every request to this backend carries (configured `headers`, and `apiKey` as a Bearer token). */
+    readonly headers?: Readonly<Record<string, string>>
+  }[]
 }
 
 export interface PluginContext<O> {

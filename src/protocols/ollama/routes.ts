@@ -5,7 +5,7 @@ import { describeError, ollamaErrorBody } from '../../http/describe-error.ts'
 import type { GatewayDeps } from '../../pipeline/deps.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
 import { knownModels, resolveTarget, routeNames } from '../../pipeline/route.ts'
-import { cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
+import { authStage, cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
 import type { ModelInfo } from '../../plugin/types.ts'
 import { readJsonBody } from '../body.ts'
 
@@ -54,6 +54,7 @@ function ps(deps: GatewayDeps) {
 
 export function createOllamaRoutes() {
   const app = new Hono<PipelineEnv>()
+  app.use('/api/*', authStage)
   app.post('/api/chat', parseStage('ollama', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/generate', parseStage('ollama', 'generate'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/embed', parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage)

@@ -4,12 +4,13 @@ import { NotFoundError } from '../../errors.ts'
 import { describeError, openAIErrorBody } from '../../http/describe-error.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
 import { knownModels, routeNames } from '../../pipeline/route.ts'
-import { cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
+import { authStage, cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
 
 const CREATED = Math.floor(Date.now() / 1000)
 
 export function createOpenAIRoutes() {
   const app = new Hono<PipelineEnv>()
+  app.use('/v1/*', authStage)
   app.post('/v1/chat/completions', parseStage('openai', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/v1/completions', parseStage('openai', 'completion'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/v1/embeddings', parseStage('openai', 'embed'), cacheStage, selectStage, forwardStage)

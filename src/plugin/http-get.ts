@@ -1,13 +1,13 @@
-/** GET one backend endpoint under a deadline, timing it and turning every failure into a short reason. */
+/** For probes: GET one backend endpoint under a deadline, timing it and turning every failure into a short reason. */
 
 export type HttpResult =
   | { readonly ok: true; readonly status: number; readonly text: string; readonly latencyMs: number }
   | { readonly ok: false; readonly status?: number; readonly text?: string; readonly error: string }
 
-export async function httpGet(url: string, signal: AbortSignal): Promise<HttpResult> {
+export async function httpGet(url: string, signal: AbortSignal, headers: Readonly<Record<string, string>> = {}): Promise<HttpResult> {
   const started = performance.now()
   try {
-    const res = await fetch(url, { signal, headers: { accept: 'application/json' } })
+    const res = await fetch(url, { signal, headers: { accept: 'application/json', ...headers } })
     const text = await res.text()
     if (!res.ok) return { ok: false, status: res.status, text, error: `HTTP ${res.status}` }
     return { ok: true, status: res.status, text, latencyMs: Math.round((performance.now() - started) * 10) / 10 }

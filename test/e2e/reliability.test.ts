@@ -1,0 +1,194 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSimulator } from '../../src/sim/server.ts'
+import { fastProbes, startGateway } from '../support/gateway.ts'
+import { startGatewayProcess } from '../support/process.ts'
+import { until } from '../support/until.ts'
+
+const body = (model: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra })
+
+describe('faults and limits', () => {
+  test('a backend dropping the connection mid-stream ends the client stream with an error in its protocol', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    await fetch(`${sim.url}/sim/faults`, { method: 'POST', body: JSON.stringify({ fault: 'drop-mid-stream', count: 2 }) })
+    const ndjson = await (await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:7b') })).text()
+    const last = JSON.parse(ndjson.trim().split('\n').at(-1) ?? '{}')
+    expect(last.error).toContain('mid-stream')
+    const sse = await (await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b', { stream: true }) })).text()
+    const events = sse.trim().split('\n\n')
+    expect(JSON.parse(events.at(-1)!.slice('data: '.length)).error.message).toContain('mid-stream')
+    await until(() => gw.gateway.deps.health.views()[0]?.inFlight === 0, 2_000, 'in-flight back to 0')
+  })
+
+  test('a body over server.maxBodyBytes is a 413 in the caller shape', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ server: { maxBodyBytes: 1_000 }, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const big = body('qwen2.5-coder:7b', { pad: 'x'.repeat(5_000) })
+    const openai = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: big })
+    expect(openai.status).toBe(413)
+    expect((await openai.json()).error.code).toBe('payload_too_large')
+    const ollama = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: big })
+    expect(ollama.status).toBe(413)
+    expect(typeof (await ollama.json()).error).toBe('string')
+    expect(sim.stats().requests).toBe(0)
+  })
+
+  test('a saturated backend queues up to maxQueue, then answers 429 with Retry-After', async () => {
+    await using sim = startSimulator({ speed: 1, outputTokens: 600 })
+    await using gw = await startGateway({
+      backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url, maxConcurrency: 1, maxQueue: 1 }],
+      plugins: fastProbes,
+    })
+    const controller = new AbortController()
+    const send = () => fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b'), signal: controller.signal }).catch(() => undefined)
+    const first = send()
+    await until(() => sim.stats().active === 1, 2_000, 'the first request to run')
+    const second = send()
+    await until(() => gw.gateway.deps.admission.queued('gpu0') === 1, 2_000, 'the second request to queue')
+    const third = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:1.5b') })
+    expect(third.status).toBe(429)
+    expect(third.headers.get('retry-after')).toBe('1')
+    expect((await third.json()).error.code).toBe('overloaded')
+    controller.abort()
+    await Promise.all([first, second])
+    await until(() => sim.stats().active === 0 && gw.gateway.deps.admission.queued('gpu0') === 0, 3_000, 'everything released')
+    expect(sim.stats().requests).toBe(1)
+  })
+})
+
+describe('auth and rate limits', () => {
+  const auth = {
+    keys: [
+      { name: 'alice', key: 'alice-secret-key', requestsPerMinute: 2 },
+      { name: 'bob', key: 'bob-secret-key-1', models: ['qwen2.5-coder:1.5b'] },
+    ],
+    adminKey: 'admin-secret-key',
+  }
+
+  test('model endpoints need a valid key, in each protocol shape', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const none = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b') })
+    expect(none.status).toBe(401)
+    expect((await none.json()).error.code).toBe('unauthorized')
+    const wrong = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:7b'), headers: { authorization: 'Bearer nope-nope-nope' } })
+    expect(wrong.status).toBe(401)
+    expect((await wrong.json()).error).toBe('invalid API key')
+    const tags = await fetch(`${gw.url}/api/tags`)
+    expect(tags.status).toBe(401)
+    const ok = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:7b', { stream: false }), headers: { authorization: 'Bearer alice-secret-key' } })
+    expect(ok.status).toBe(200)
+    await ok.text()
+    expect(sim.stats().requests).toBe(1)
+  })
+
+  test('a key limited to some models gets 403 for others', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const headers = { 'x-api-key': 'bob-secret-key-1' }
+    const denied = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('deepseek-coder:33b'), headers })
+    expect(denied.status).toBe(403)
+    expect((await denied.json()).error.message).toContain('qwen2.5-coder:1.5b')
+    const allowed = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:1.5b'), headers })
+    expect(allowed.status).toBe(200)
+    await allowed.text()
+  })
+
+  test('requestsPerMinute is enforced with 429 and Retry-After', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const headers = { authorization: 'Bearer alice-secret-key' }
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b'), headers })
+      statuses.push(res.status)
+      if (res.status === 429) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      await res.text()
+    }
+    expect(statuses).toEqual([200, 200, 429])
+  })
+
+  test('admin endpoints need the admin key; /health without it shows only the status', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const explainBody = body('auto')
+    expect((await fetch(`${gw.url}/router/explain`, { method: 'POST', body: explainBody })).status).toBe(401)
+    expect((await fetch(`${gw.url}/router/explain`, { method: 'POST', body: explainBody, headers: { authorization: 'Bearer alice-secret-key' } })).status).toBe(401)
+    expect((await fetch(`${gw.url}/router/explain`, { method: 'POST', body: explainBody, headers: { authorization: 'Bearer admin-secret-key' } })).status).toBe(200)
+    expect(await (await fetch(`${gw.url}/health`)).json()).toEqual({ status: 'ok' })
+    const detailed = await (await fetch(`${gw.url}/health`, { headers: { authorization: 'Bearer admin-secret-key' } })).json()
+    expect(detailed.backends[0].name).toBe('gpu0')
+    expect((await fetch(`${gw.url}/health/live`)).status).toBe(200)
+  })
+
+  test('the client Authorization header is not forwarded upstream; a backend apiKey is', async () => {
+    const seen: (string | null)[] = []
+    await using upstream = Bun.serve({
+      port: 0, hostname: '127.0.0.1',
+      fetch(req) {
+        const url = new URL(req.url)
+        if (url.pathname === '/v1/models') return Response.json({ object: 'list', data: [{ id: 'm1', object: 'model', created: 0, owned_by: 'x' }] })
+        if (req.method !== 'POST') return new Response('not found', { status: 404 })
+        seen.push(req.headers.get('authorization'))
+        return Response.json({ id: 'x', object: 'chat.completion', created: 0, model: 'm1', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] })
+      },
+    })
+    await using gw = await startGateway({
+      auth: { keys: [{ key: 'client-secret-key' }] },
+      backends: [{ name: 'hosted', kind: 'openai', url: `http://127.0.0.1:${upstream.port}`, apiKey: 'upstream-key' }],
+      plugins: fastProbes,
+    })
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('m1'), headers: { authorization: 'Bearer client-secret-key' } })
+    expect(res.status).toBe(200)
+    expect(seen).toEqual(['Bearer upstream-key'])
+  })
+})
+
+describe('the gateway process', () => {
+  const writeConfig = async (path: string, simUrl: string, extra: Record<string, unknown> = {}) =>
+    Bun.write(path, JSON.stringify({ backends: [{ name: 'gpu0', kind: 'ollama', url: simUrl }], plugins: fastProbes, ...extra }))
+
+  test('SIGHUP with a bad config keeps the old one serving; a good one takes effect', async () => {
+    await using sim = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
+    await using other = startSimulator({ instant: true, models: ['llama3.2:3b'] })
+    const path = join(mkdtempSync(join(tmpdir(), 'sy-')), 'switchyard.config.json')
+    await writeConfig(path, sim.url)
+    await using gw = await startGatewayProcess(path)
+    await Bun.write(path, '{"backends": [{"name": "gpu0", "kind": "ollama", "url": 12}]}')
+    gw.proc.kill('SIGHUP')
+    await until(() => gw.log().includes('config reload rejected'), 3_000, 'the rejection in the log')
+    expect(gw.log()).toContain('backends[0].url')
+    const still = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:7b', { stream: false }) })
+    expect(still.status).toBe(200)
+    await writeConfig(path, other.url)
+    gw.proc.kill('SIGHUP')
+    await until(() => gw.log().includes('config reloaded'), 3_000, 'the reload')
+    const tags = await (await fetch(`${gw.url}/api/tags`)).json()
+    expect(tags.models.map((m: { name: string }) => m.name)).toContain('llama3.2:3b')
+  })
+
+  test('SIGTERM during a stream lets it finish, then exits 0', async () => {
+    await using sim = startSimulator({ speed: 10, outputTokens: 40 })
+    const path = join(mkdtempSync(join(tmpdir(), 'sy-')), 'switchyard.config.json')
+    await writeConfig(path, sim.url)
+    await using gw = await startGatewayProcess(path)
+    const res = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b') })
+    const reader = res.body!.getReader()
+    await reader.read()
+    gw.proc.kill('SIGTERM')
+    let text = ''
+    const decoder = new TextDecoder()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    const last = JSON.parse(text.trim().split('\n').at(-1) ?? '{}')
+    expect(last.done).toBe(true)
+    expect(await gw.proc.exited).toBe(0)
+    await expect(fetch(`${gw.url}/api/tags`)).rejects.toThrow()
+  }, 10_000)
+})

@@ -1,0 +1,60 @@
+/** Start a real redis-server on a free loopback port for a test; stop it (or kill it mid-test) through the handle. */
+import { RedisClient } from 'bun'
+
+export interface TestRedis {
+  readonly url: string
+  readonly port: number
+  /** SIGKILL: the server vanishes without a goodbye, as in a crash. */
+  kill(): Promise<void>
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+async function freePort(): Promise<number> {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  return port
+}
+
+/** Fails (never skips) when redis-server is missing: these tests are part of the suite. */
+export async function startRedis(): Promise<TestRedis> {
+  const binary = Bun.which('redis-server')
+  if (!binary) throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server) to run the Redis cache tests')
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort()
+    const proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdout: 'pipe', stderr: 'pipe',
+    })
+    const url = `redis://127.0.0.1:${port}`
+    if (await ready(url, proc)) {
+      const kill = async () => {
+        proc.kill('SIGKILL')
+        await proc.exited
+      }
+      return { url, port, kill, close: kill, [Symbol.asyncDispose]: kill }
+    }
+    proc.kill('SIGKILL')
+    await proc.exited
+    // Another process may have taken the port between probing and binding: try another.
+    if (attempt >= 4) throw new Error(`redis-server did not start: ${await new Response(proc.stdout).text()}`)
+  }
+}
+
+async function ready(url: string, proc: Bun.Subprocess): Promise<boolean> {
+  const deadline = Date.now() + 3_000
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) return false
+    const client = new RedisClient(url, { connectionTimeout: 200, autoReconnect: false, enableOfflineQueue: false })
+    try {
+      await client.connect()
+      if ((await client.send('PING', [])) === 'PONG') return true
+    } catch {
+      // Not listening yet.
+    } finally {
+      client.close()
+    }
+    await Bun.sleep(20)
+  }
+  return false
+}
