@@ -1,0 +1,86 @@
+/** Telemetry plugin `dashboard`: recent routing decisions and aggregates, served as a live page at /dashboard. */
+import * as v from 'valibot'
+import { definePlugin } from 'switchyard/plugin'
+import type { PluginRoute } from 'switchyard/plugin'
+import { createAggregates } from './aggregates.ts'
+import { createDecisionLog } from './decisions.ts'
+import { createFeed } from './feed.ts'
+import { CLIENT_JS } from './client.ts'
+import { renderPage } from './page.ts'
+import { STYLE_CSS } from './style.ts'
+
+const Ms = v.pipe(v.number(), v.integer(), v.minValue(100))
+
+export default definePlugin({
+  name: 'dashboard',
+  kind: 'telemetry',
+  options: v.strictObject({
+    /** Decisions kept for the live feed. */
+    maxDecisions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 200),
+    /** Window the per-model and per-class aggregates cover. */
+    windowMs: v.optional(Ms, 300_000),
+    /** Sparkline points per window. */
+    buckets: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(300)), 30),
+    /** How often open SSE streams get an aggregate snapshot. */
+    statsIntervalMs: v.optional(Ms, 2_000),
+    /** How often the page polls `/health` for backend and GPU tiles. */
+    healthIntervalMs: v.optional(Ms, 3_000),
+    /** An SSE stream ends after this long; the browser reconnects and gets a fresh snapshot. */
+    maxStreamMs: v.optional(Ms, 60_000),
+  }),
+  setup({ options }) {
+    const startedAtMs = Date.now()
+    const decisions = createDecisionLog(options.maxDecisions)
+    const aggregates = createAggregates(options.windowMs, options.buckets, startedAtMs)
+    const totals = { requests: 0, errors: 0, cacheHits: 0 }
+
+    const stats = () => {
+      const now = Date.now()
+      return {
+        now, windowMs: options.windowMs, bucketMs: options.windowMs / options.buckets, totals: { ...totals },
+        models: aggregates.rows('model', now), classes: aggregates.rows('class', now),
+      }
+    }
+    const snapshot = () => ({ ...stats(), startedAtMs, healthIntervalMs: options.healthIntervalMs, decisions: decisions.recent() })
+    const feed = createFeed({ snapshot, stats, statsIntervalMs: options.statsIntervalMs, maxStreamMs: options.maxStreamMs })
+
+    const page = renderPage()
+    const text = (body: string, type: string, status = 200) =>
+      new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
+    const assets: Record<string, () => Response> = {
+      '/dashboard/': () => text(page, 'text/html'),
+      '/dashboard/app.js': () => text(CLIENT_JS, 'text/javascript'),
+      '/dashboard/app.css': () => text(STYLE_CSS, 'text/css'),
+      '/dashboard/state': () => Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } }),
+    }
+    // TODO(issue 8): with an admin key set, the core answers these routes (and /router/explain, /health details) with
+    // 401 unless the request carries the key; a browser's EventSource cannot send headers, so the page needs a way to
+    // present it (a cookie set by a login form, or a query key) before the dashboard works behind the admin key.
+    const routes: PluginRoute[] = [
+      { method: 'GET', path: '/dashboard', handle: () => text(page, 'text/html') },
+      {
+        method: 'GET',
+        path: '/dashboard/*',
+        handle(req) {
+          const path = new URL(req.url).pathname
+          if (path === '/dashboard/events') return feed.open(req.signal)
+          return assets[path]?.() ?? text(`no such dashboard file: ${path}`, 'text/plain', 404)
+        },
+      },
+    ]
+
+    return {
+      routes,
+      observe(event) {
+        const d = decisions.observe(event)
+        if (!d) return
+        totals.requests++
+        if (d.error !== null || (d.status !== null && d.status >= 400)) totals.errors++
+        if (d.cache === 'hit' || d.cache === 'semantic-hit') totals.cacheHits++
+        aggregates.add(d)
+        feed.publish('decision', d)
+      },
+      close: () => feed.close(),
+    }
+  },
+})
