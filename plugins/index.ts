@@ -1,10 +1,11 @@
 /** The built-in plugin registry: explicit imports, name -> definition. */
 import type { PluginDefinition } from 'switchyard/plugin'
+import { cachePlugins } from './caches.ts'
 import { classifierPlugins } from './classifiers.ts'
 import dashboard from './dashboard/index.ts'
 import { probePlugins } from './probes.ts'
 import tieredSelector from './tiered-selector/index.ts'
 
-const all: readonly PluginDefinition[] = [...classifierPlugins, tieredSelector, ...probePlugins, dashboard] as readonly PluginDefinition[]
+const all: readonly PluginDefinition[] = [...classifierPlugins, tieredSelector, ...probePlugins, ...cachePlugins, dashboard] as readonly PluginDefinition[]
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map(all.map((d) => [d.name, d]))

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
 import { until } from '../support/until.ts'
-import { ollamaChat, openaiChat, post, simStats } from './http.ts'
+import { ollamaChat, openaiChat, post } from './http.ts'
 
 const memory = (options: Record<string, unknown> = {}) => ({ use: 'memory-cache', options })
 
