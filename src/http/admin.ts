@@ -99,5 +99,9 @@ export function createAdminRoutes() {
 
 function isOllamaChat(json: Record<string, unknown>): boolean {
   if (!Array.isArray(json.messages)) throw new InvalidRequestError('send a chat body with `messages` (OpenAI or Ollama) or an Ollama generate body with `prompt`')
-  return 'options' in json || json.messages.every((m) => typeof (m as { content?: unknown }).content === 'string' || (m as { content?: unknown }).content === undefined)
+  const stringContent = (m: unknown) => {
+    const content = m && typeof m === 'object' ? (m as { content?: unknown }).content : null
+    return typeof content === 'string' || content === undefined
+  }
+  return 'options' in json || json.messages.every(stringContent)
 }
