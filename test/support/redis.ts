@@ -6,6 +6,9 @@ export interface TestRedis {
   readonly port: number
   /** SIGKILL: the server vanishes without a goodbye, as in a crash. */
   kill(): Promise<void>
+  /** SIGSTOP / SIGCONT: the server hangs with its connections open, then carries on. */
+  pause(): void
+  resume(): void
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -18,11 +21,12 @@ async function freePort(): Promise<number> {
 }
 
 /** Fails (never skips) when redis-server is missing: these tests are part of the suite. */
-export async function startRedis(): Promise<TestRedis> {
+/** `port` restarts a server where a killed one was; by default a free port is picked. */
+export async function startRedis(options: { port?: number } = {}): Promise<TestRedis> {
   const binary = Bun.which('redis-server')
   if (!binary) throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server) to run the Redis cache tests')
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort()
+    const port = options.port ?? (await freePort())
     const proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdout: 'pipe', stderr: 'pipe',
     })
@@ -32,12 +36,16 @@ export async function startRedis(): Promise<TestRedis> {
         proc.kill('SIGKILL')
         await proc.exited
       }
-      return { url, port, kill, close: kill, [Symbol.asyncDispose]: kill }
+      return {
+        url, port, kill, close: kill, [Symbol.asyncDispose]: kill,
+        pause: () => void proc.kill('SIGSTOP'),
+        resume: () => void proc.kill('SIGCONT'),
+      }
     }
     proc.kill('SIGKILL')
     await proc.exited
     // Another process may have taken the port between probing and binding: try another.
-    if (attempt >= 4) throw new Error(`redis-server did not start: ${await new Response(proc.stdout).text()}`)
+    if (attempt >= 4 || options.port !== undefined) throw new Error(`redis-server did not start: ${await new Response(proc.stdout).text()}`)
   }
 }
 
