@@ -21,7 +21,7 @@ export interface PluginSet {
 
 /** Built-in plugins run for a kind the config does not mention (when they exist in the registry). */
 const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
-  classifier: ['keyword-classifier'],
+  classifier: ['learned-classifier'],
   selector: ['tiered-selector'],
   probe: ['ollama-probe', 'openai-probe'],
   telemetry: ['dashboard'],
