@@ -29,7 +29,7 @@ export interface HealthStore {
   gpus(): readonly GpuReport[]
   /** Count a request against a backend until the returned function is called with its outcome. */
   begin(backend: string, model: string): (outcome: Outcome) => void
-  /** All model names any backend serves, sorted. */
+  /** All model names any backend serves, sorted; the same array until a probe reports a change. */
   modelNames(): readonly string[]
   circuit(backend: string, model?: string): CircuitState
   lastError(backend: string): string | undefined
@@ -66,6 +66,8 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
 
   let gpuList: readonly GpuReport[] = []
   let cached: readonly BackendView[] | undefined
+  /** Sorted model names; changes only when a probe reports (not per request), so it is kept until then. */
+  let names: readonly string[] | undefined
 
   const modelsOf = (s: BackendState): readonly ModelInfo[] => {
     const own = declared.get(s.config.name) ?? []
@@ -115,6 +117,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       }
       if (report.gpus) gpuList = report.gpus
       cached = undefined
+      names = undefined
       return changed
     },
     views() {
@@ -138,9 +141,12 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       }
     },
     modelNames() {
-      const names = new Set<string>()
-      for (const s of states.values()) for (const m of modelsOf(s)) names.add(m.name)
-      return [...names].sort()
+      if (!names) {
+        const set = new Set<string>()
+        for (const s of states.values()) for (const m of modelsOf(s)) set.add(m.name)
+        names = [...set].sort()
+      }
+      return names
     },
     circuit: (backend, model) => passive.circuit(backend, model),
     lastError: (backend) => states.get(backend)?.lastError,

@@ -13,21 +13,41 @@ export type Target =
   | { readonly kind: 'route'; readonly name: string; readonly route: RouteConfig }
   | { readonly kind: 'model'; readonly model: string }
 
+/** Auto routes and model lists, rebuilt only when the discovered model list changes (keyed by its array). */
+const autoRoutes = new WeakMap<readonly string[], RouteConfig | null>()
+const knownLists = new WeakMap<readonly string[], string[]>()
+
+function autoRoute(deps: GatewayDeps): RouteConfig | undefined {
+  const names = deps.health.modelNames()
+  let route = autoRoutes.get(names)
+  if (route === undefined) {
+    route = buildAutoRoute(deps.health.views())?.route ?? null
+    autoRoutes.set(names, route)
+  }
+  return route ?? undefined
+}
+
 export function routeFor(deps: GatewayDeps, name: string): RouteConfig | undefined {
   const routes = deps.config.routes
   if (routes) return routes[name]
-  return name === AUTO_ROUTE ? buildAutoRoute(deps.health.views())?.route : undefined
+  return name === AUTO_ROUTE ? autoRoute(deps) : undefined
 }
 
 export function routeNames(deps: GatewayDeps): string[] {
   if (deps.config.routes) return Object.keys(deps.config.routes)
-  return buildAutoRoute(deps.health.views()) ? [AUTO_ROUTE] : []
+  return autoRoute(deps) ? [AUTO_ROUTE] : []
 }
 
 export function knownModels(deps: GatewayDeps): string[] {
-  const names = new Set(deps.health.modelNames())
-  for (const name of Object.keys(deps.config.models ?? {})) names.add(name)
-  return [...names].sort()
+  const discovered = deps.health.modelNames()
+  let known = knownLists.get(discovered)
+  if (!known) {
+    const names = new Set(discovered)
+    for (const name of Object.keys(deps.config.models ?? {})) names.add(name)
+    known = [...names].sort()
+    knownLists.set(discovered, known)
+  }
+  return known
 }
 
 /** A named model or a route; `llama3.2` also matches `llama3.2:latest` (and back), as Ollama does. */
