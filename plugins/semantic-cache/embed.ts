@@ -10,13 +10,15 @@ export interface EmbedTarget {
   /** Base url without a trailing slash. */
   readonly url: string
   readonly model: string
+  /** The backend's configured headers (an API key), sent with every embedding request. */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /** A unit-length vector for `text`, so a dot product is the cosine similarity. */
 export async function embedText(target: EmbedTarget, text: string, signal: AbortSignal): Promise<Float32Array> {
   const path = target.kind === 'ollama' ? '/api/embed' : '/v1/embeddings'
   const res = await fetch(`${target.url}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: target.model, input: text }), signal,
+    method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: JSON.stringify({ model: target.model, input: text }), signal,
   })
   if (!res.ok) throw new Error(`embedding backend answered ${res.status}`)
   const json: unknown = await res.json()

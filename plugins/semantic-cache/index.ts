@@ -46,7 +46,7 @@ export default definePlugin({
     if (!backend) {
       throw new Error(`${name}: backend "${options.backend}" is not configured; known: ${gateway.backends.map((b) => b.name).join(', ') || 'none'}`)
     }
-    const target: EmbedTarget = { kind: backend.kind, url: backend.url.replace(/\/+$/, ''), model: options.model }
+    const target: EmbedTarget = { kind: backend.kind, url: backend.url.replace(/\/+$/, ''), model: options.model, headers: backend.headers }
     const extractor = createFactExtractor()
     /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
     const scopes = new Map<string, Map<string, Remembered>>()
