@@ -2,11 +2,13 @@
 import { watch } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { builtinPlugins } from '../plugins/index.ts'
+import { formatBanner } from './cli/banner.ts'
+import { createColors, shouldColor } from './cli/color.ts'
+import { startProgress } from './cli/progress.ts'
 import { findConfigPath, loadConfig } from './config/load.ts'
 import { ConfigError } from './errors.ts'
 import { createGateway } from './gateway.ts'
 import { createLogger } from './log.ts'
-import { buildAutoRoute } from './pipeline/auto-tier.ts'
 
 const log = createLogger('switchyard')
 
@@ -63,7 +65,12 @@ async function main(): Promise<void> {
   let gateway: Awaited<ReturnType<typeof createGateway>>
   try {
     loaded = await loadConfig(path)
-    gateway = await createGateway(loaded, builtinPlugins, { reloadFromSource: () => reload() })
+    const progress = startProgress(`probing ${loaded.config.backends.length} backend(s)`)
+    gateway = await createGateway(loaded, builtinPlugins, { reloadFromSource: () => reload() }).catch((error: unknown) => {
+      progress.fail('startup failed')
+      throw error
+    })
+    progress.done('backends probed')
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message)
@@ -88,7 +95,7 @@ async function main(): Promise<void> {
   if (!isLoopback(hostname) && !gateway.deps.auth.required) {
     log.warn('!!! listening on a non-loopback address with no API keys configured: anyone who can reach this port can use your models. Set auth.keys in the config. !!!', { host: hostname })
   }
-  printBanner(gateway.deps)
+  process.stderr.write(await formatBanner(gateway.deps, server.url.href, createColors(shouldColor(process.stderr)), path))
 
   process.on('SIGHUP', () => void reload().catch(() => {}))
   if (loaded.config.server.watchConfig && path) watchConfig(path, () => void reload().catch(() => {}))
@@ -108,22 +115,6 @@ async function main(): Promise<void> {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.')
-}
-
-function printBanner(deps: Awaited<ReturnType<typeof createGateway>>['deps']): void {
-  const views = deps.health.views()
-  for (const b of views) {
-    if (b.up === false) {
-      log.warn(`backend "${b.name}" at ${b.url} is not reachable (${deps.health.lastError(b.name) ?? 'no answer'}); the gateway runs and will route to it once it answers. To try switchyard without a model server: bun run demo`)
-    } else {
-      log.info(`backend "${b.name}" (${b.kind}) ${b.up ? 'up' : 'health unknown'}`, { url: b.url, models: b.models.map((m) => m.name).join(',') })
-    }
-  }
-  if (!deps.config.routes) {
-    const auto = buildAutoRoute(views)
-    if (auto) for (const row of auto.table) log.info('auto tier', { model: row.model, params: row.params, tier: row.tier })
-  }
-  log.info('plugins', { enabled: deps.plugins.all.map((p) => `${p.name}(${p.kind})`).join(',') })
 }
 
 await main()

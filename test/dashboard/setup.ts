@@ -28,7 +28,8 @@ export async function startTwoBackends(options: { gpus?: boolean } = {}): Promis
       { name: 'vllm', kind: 'openai', url: big.url, ...(options.gpus ? { gpu: 1 } : {}) },
     ],
     routes: ROUTES,
-    plugins: options.gpus ? [...fastProbes, fakeGpus] : fastProbes,
+    // The keyword classifier, not whatever the default is, so prompts land in known classes.
+    plugins: [{ use: 'keyword-classifier' }, ...fastProbes, ...(options.gpus ? [fakeGpus] : [])],
   })
   await until(() => gw.gateway.deps.health.views().every((b) => b.up === true), 3_000, 'both backends up')
   return {
