@@ -15,6 +15,8 @@ export interface Endpoint {
   readonly kind: BackendKind
   /** Base url without a trailing slash. */
   readonly url: string
+  /** The backend's configured headers (an API key). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /** Resolve the endpoint in setup; throws a config-style message when neither a known backend nor a url is given. */
@@ -29,7 +31,7 @@ export function resolveEndpoint(
       const known = gateway.backends.map((x) => x.name).join(', ') || 'none'
       throw new Error(`${plugin}: backend "${options.backend}" is not configured; known: ${known}`)
     }
-    return { kind: b.kind, url: b.url.replace(/\/+$/, '') }
+    return { kind: b.kind, url: b.url.replace(/\/+$/, ''), headers: b.headers }
   }
   if (options.url !== undefined) return { kind: options.kind, url: options.url.replace(/\/+$/, '') }
   throw new Error(`${plugin}: set "backend" (a configured backend name) or "url" (with "kind")`)

@@ -3,7 +3,7 @@ import * as v from 'valibot'
 import { definePlugin, lastUserText, TASK_CLASSES } from 'switchyard/plugin'
 import type { Classification, TaskClass } from 'switchyard/plugin'
 import { detectTask } from '../keyword-classifier/task.ts'
-import { cosine, embedTexts } from './embed-client.ts'
+import { cosine, embedTexts } from 'switchyard/plugin'
 import { endpointOptions, resolveEndpoint } from './endpoint.ts'
 import { DEFAULT_EXAMPLES } from './examples.ts'
 

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry, ChatRequest } from 'switchyard/plugin'
-import { cosine, embedText, type EmbedTarget } from './embed.ts'
+import { cosine, embedTexts, type EmbedTarget } from 'switchyard/plugin'
 import { createFactExtractor, sameFacts, type PromptFacts } from './guard.ts'
 
 interface Remembered {
@@ -46,7 +46,7 @@ export default definePlugin({
     if (!backend) {
       throw new Error(`${name}: backend "${options.backend}" is not configured; known: ${gateway.backends.map((b) => b.name).join(', ') || 'none'}`)
     }
-    const target: EmbedTarget = { kind: backend.kind, url: backend.url.replace(/\/+$/, ''), model: options.model, headers: backend.headers }
+    const target: EmbedTarget = { kind: backend.kind, url: backend.url.replace(/\/+$/, ''), headers: backend.headers }
     const extractor = createFactExtractor()
     /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
     const scopes = new Map<string, Map<string, Remembered>>()
@@ -63,7 +63,8 @@ export default definePlugin({
     const embed = async (key: string, text: string, signal: AbortSignal) => {
       const known = recent.get(key)
       if (known) return known
-      const vector = await embedText(target, text, AbortSignal.any([signal, pluginSignal, AbortSignal.timeout(options.timeoutMs)]))
+      const [vector] = await embedTexts(target, options.model, [text], AbortSignal.any([signal, pluginSignal, AbortSignal.timeout(options.timeoutMs)]))
+      if (!vector) throw new Error('embedding backend returned no vector')
       recent.set(key, vector)
       if (recent.size > 256) recent.delete(recent.keys().next().value as string)
       return vector
