@@ -11,6 +11,7 @@ import { createAdminRoutes } from './http/admin.ts'
 import { type Auth, createAuth } from './http/auth.ts'
 import { ConfigError } from './errors.ts'
 import { describeError, openAIErrorBody } from './http/describe-error.ts'
+import { traceRequest } from './http/trace-request.ts'
 import { createLogger } from './log.ts'
 import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
@@ -71,6 +72,8 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
       name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu],
       headers: { ...b.headers, ...(b.apiKey ? { authorization: `Bearer ${b.apiKey}` } : {}) },
     })),
+    // Read at scrape time, after the store below exists.
+    health: () => ({ backends: health.views(), gpus: health.gpus() }),
   }
   let auth: Auth
   try {
@@ -122,6 +125,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     }
   })
   app.use('*', startStage())
+  app.use('*', traceRequest())
   app.route('/', createOpenAIRoutes())
   app.route('/', createOllamaRoutes())
   app.route('/', createAdminRoutes())

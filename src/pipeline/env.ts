@@ -1,4 +1,5 @@
 /** The typed `c.var` every pipeline stage reads and writes. */
+import type { Context as TraceContext, Span } from '@opentelemetry/api'
 import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
 import type { CacheEntry, ChatRequest, Classification, Selection } from '../plugin/types.ts'
@@ -23,5 +24,11 @@ export interface PipelineEnv {
     cacheStatus?: CacheStatus
     cacheStore?: boolean
     cached?: CacheEntry
+    /** The SERVER span's context (src/http/trace-request.ts): stage spans are its children, passed explicitly. */
+    traceContext?: TraceContext
+    /** The SERVER span itself, for decision attributes. */
+    span?: Span
+    /** Set once the `response` PipelineEvent went out (forward's end); the request middleware emits it otherwise. */
+    responded?: boolean
   }
 }

@@ -1,10 +1,13 @@
 /** Send the request upstream: attempts over the selection's options, deadlines, then relay the answer. */
+import type { Context } from '@opentelemetry/api'
 import { OverloadedError, UpstreamError, UpstreamTimeoutError } from '../errors.ts'
 import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plugin/types.ts'
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
 import { planUpstream } from './upstream.ts'
+import { ERROR_TYPE_CANCELLED, ERROR_TYPE_CONNECTION, ERROR_TYPE_STREAM, ERROR_TYPE_TIMEOUT } from '../telemetry/attributes.ts'
+import { startAttempt } from '../telemetry/attempt.ts'
 
 export interface ForwardInput {
   readonly request: ChatRequest
@@ -12,6 +15,9 @@ export interface ForwardInput {
   readonly selection: Selection
   readonly clientSignal: AbortSignal
   readonly startedMs: number
+  /** The SERVER span's context: each attempt is a CLIENT span under it, injected as `traceparent`. */
+  readonly traceContext?: Context
+  /** The client's own header, passed through only when tracing is off (nothing to inject). */
   readonly traceparent?: string
   /** Called once with the complete answer, for the cache. */
   readonly onComplete?: (entry: CacheEntry) => void
@@ -70,7 +76,8 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       lastError = new OverloadedError(`backend "${option.backend}" is at maxConcurrency and its queue is full`, 429, 1)
       continue
     }
-    const plan = planUpstream(request, input.raw, backend, option.model, input.traceparent)
+    const plan = planUpstream(request, input.raw, backend, option.model)
+    const traced = startAttempt(input.traceContext, { request, model: option.model, backend, url: plan.url, attempt, startedMs: input.startedMs }, plan.headers, input.traceparent)
     const controller = new AbortController()
     const abort = (reason: string) => controller.abort(new Error(reason))
     const onClientAbort = () => abort('client disconnected')
@@ -99,6 +106,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       release()
       const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
       end({ ok: false, error: cause })
+      traced.fail(new Error(cause, { cause: error }), clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_CONNECTION)
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: ${cause}`)
       lastError = timedOut ? new UpstreamTimeoutError(`backend "${option.backend}": ${cause}`) : new UpstreamError(`backend "${option.backend}" unreachable: ${cause}`)
@@ -109,6 +117,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       const message = await errorMessage(res)
       release()
       end({ ok: res.status < 500, error: `HTTP ${res.status}: ${message}` })
+      traced.fail(new Error(`HTTP ${res.status}: ${message}`), String(res.status))
       if (RETRYABLE.has(res.status) && attempt < options.length - 1) {
         notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: HTTP ${res.status}`)
         lastError = new UpstreamError(`backend "${option.backend}" answered ${res.status}: ${message}`, res.status >= 500 ? 502 : res.status)
@@ -116,10 +125,12 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       }
       throw new UpstreamError(`backend "${option.backend}" answered ${res.status}: ${message}`, res.status >= 500 ? 502 : res.status)
     }
-    const record = input.onComplete !== undefined
+    const record = input.onComplete !== undefined || traced.wantsOutput
     const finishWith = (relayEnd: RelayEnd) => {
       release()
       end({ ok: relayEnd.ok || relayEnd.cancelled === true, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
+      if (relayEnd.ok) traced.succeed(relayEnd)
+      else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM)
       input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
       if (relayEnd.ok && relayEnd.chunks && input.onComplete) {
         input.onComplete({ status: 200, contentType: contentTypeFor(request), model: option.model, backend: option.backend, chunks: relayEnd.chunks, createdAt: Date.now() })

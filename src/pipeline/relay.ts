@@ -14,6 +14,8 @@ export interface RelayEnd {
   readonly chunks?: readonly string[]
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /** The last finish reason the upstream reported (`stop`, `length`, ...). */
+  readonly finishReason?: string
 }
 
 export interface RelayOptions {
@@ -31,15 +33,17 @@ export interface RelayOptions {
 
 const encoder = new TextEncoder()
 
-/** Token counts from the final frames of a stream (Ollama's done line or OpenAI's usage chunk). */
-export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number } {
+/** Token counts and finish reason from the final frames of a stream (Ollama's done line or OpenAI's usage chunk). */
+export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number; finishReason?: string } {
   const count = (re: RegExp) => {
     const m = tail.match(re)
     return m ? Number(m[1]) : undefined
   }
+  const reasons = [...tail.matchAll(/"(?:finish_reason|done_reason)":\s*"([a-z_]{1,32})"/g)]
   return {
     inputTokens: count(/"prompt_eval_count":\s*(\d+)/) ?? count(/"prompt_tokens":\s*(\d+)/),
     outputTokens: count(/"eval_count":\s*(\d+)/) ?? count(/"completion_tokens":\s*(\d+)/),
+    finishReason: reasons.at(-1)?.[1],
   }
 }
 

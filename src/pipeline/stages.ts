@@ -6,6 +6,7 @@ import { forward } from './forward.ts'
 import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
+import { traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
 import type { Operation, Protocol } from '../plugin/types.ts'
@@ -95,7 +96,7 @@ export const classifyStage: MiddlewareHandler<PipelineEnv> = async function clas
   const target = c.var.target
   if (target.kind === 'route') {
     const deps = c.var.deps
-    const classification = await classifyRequest(deps, c.var.request, target.route, c.req.raw.signal)
+    const classification = await traceClassify(c.var, target.name, () => classifyRequest(deps, c.var.request, target.route, c.req.raw.signal))
     c.set('classification', classification)
     deps.emit({ stage: 'classify', requestId: c.var.requestId, timeMs: Date.now(), route: target.name, classification })
   }
@@ -106,7 +107,7 @@ export const selectStage: MiddlewareHandler<PipelineEnv> = async function select
   const deps = c.var.deps
   const { request, target, classification } = c.var
   const candidates = candidatesFor(deps, target, classification)
-  const selection = await selectBackend(deps, request, target, classification, candidates, c.req.raw.signal)
+  const selection = await traceSelect(c.var, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, c.req.raw.signal))
   c.set('selection', selection)
   deps.emit({ stage: 'select', requestId: c.var.requestId, timeMs: Date.now(), selection, backend: selection.backend, model: selection.model })
   await next()
@@ -134,12 +135,14 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     selection,
     clientSignal: c.req.raw.signal,
     startedMs: c.var.startedMs,
+    traceContext: c.var.traceContext,
     traceparent: c.req.header('traceparent'),
     onComplete: key ? (entry) => storeEntry(deps, key, entry, request, c.var.target) : undefined,
     onEnd: (end) => {
+      c.set('responded', true)
       if (end.inputTokens !== undefined || end.outputTokens !== undefined) c.var.clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
-        stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : 502,
+        stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
         error: end.error, durationMs: performance.now() - c.var.startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
         outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: c.var.target.kind === 'route' ? c.var.target.name : undefined,
         classification: c.var.classification, cache: c.var.cacheStatus,

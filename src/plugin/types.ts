@@ -227,6 +227,13 @@ export interface GatewayInfo {
     /** Headers every request to this backend carries (configured `headers`, and `apiKey` as a Bearer token). */
     readonly headers?: Readonly<Record<string, string>>
   }[]
+  /** The live health snapshot, read-only (telemetry exports backend, circuit and GPU state from it). */
+  readonly health?: () => HealthSnapshot
+}
+
+export interface HealthSnapshot {
+  readonly backends: readonly BackendView[]
+  readonly gpus: readonly GpuReport[]
 }
 
 export interface PluginContext<O> {

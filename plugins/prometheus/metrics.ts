@@ -1,0 +1,103 @@
+/** The gateway's metric set: names, help, label names and buckets, and how PipelineEvents and health move them. */
+import type { HealthSnapshot, PipelineEvent } from 'switchyard/plugin'
+import { type Registry, createRegistry } from './registry.ts'
+
+/** Request duration includes the whole streamed body. */
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const
+/** Requests that never report an end (a crashed stage) must not grow the in-flight set forever. */
+const MAX_IN_FLIGHT = 100_000
+
+export interface GatewayMetrics {
+  observe(event: PipelineEvent): void
+  render(health?: HealthSnapshot): string
+}
+
+export function createGatewayMetrics(prefix: string): GatewayMetrics {
+  const r: Registry = createRegistry()
+  const n = (name: string) => `${prefix}_${name}`
+  const requests = r.counter(n('requests_total'), 'Requests answered, by route, task class, model, backend and HTTP status.', ['route', 'class', 'model', 'backend', 'status'])
+  const duration = r.histogram(n('request_duration_seconds'), 'Time from request to the last byte of the answer (streams included).', ['route', 'model', 'backend'], DURATION_BUCKETS)
+  const ttft = r.histogram(n('time_to_first_token_seconds'), 'Time from request to the first byte of the upstream answer.', ['model', 'backend'], TTFT_BUCKETS)
+  const tokens = r.counter(n('tokens_total'), 'Tokens reported by backends, by type (input or output).', ['model', 'backend', 'token_type'])
+  const decisions = r.counter(n('classifications_total'), 'Classifier decisions for virtual models, by route, class and classifier.', ['route', 'class', 'classifier'])
+  const confidence = r.histogram(n('classification_confidence_ratio'), 'Confidence (0..1) of the winning classification.', ['route', 'class'], CONFIDENCE_BUCKETS)
+  const cache = r.counter(n('cache_lookups_total'), 'Cache lookups by result: hit, semantic-hit, miss or bypass.', ['result'])
+  const fallbacks = r.counter(n('fallbacks_total'), 'Upstream attempts that failed before another option answered.', ['route', 'model', 'backend'])
+  const inFlightGauge = r.gauge(n('inflight_requests'), 'Requests received and not yet answered to the end.', [])
+  const up = r.gauge(n('backend_up'), 'Whether the last probe found the backend up (1) or not (0).', ['backend'])
+  const circuit = r.gauge(n('backend_circuit_state'), 'Circuit breaker state per backend: 1 for the current state.', ['backend', 'state'])
+  const backendInFlight = r.gauge(n('backend_inflight_requests'), 'Requests the gateway has open against a backend.', ['backend'])
+  const gpuUsed = r.gauge(n('gpu_memory_used_bytes'), 'GPU memory in use, from nvidia-smi.', ['gpu', 'gpu_uuid'])
+  const gpuTotal = r.gauge(n('gpu_memory_total_bytes'), 'GPU memory in total, from nvidia-smi.', ['gpu', 'gpu_uuid'])
+  const gpuUtil = r.gauge(n('gpu_utilization_ratio'), 'GPU utilization (0..1), from nvidia-smi.', ['gpu', 'gpu_uuid'])
+  const gpuTemp = r.gauge(n('gpu_temperature_celsius'), 'GPU temperature, from nvidia-smi.', ['gpu', 'gpu_uuid'])
+  const inFlight = new Set<string>()
+
+  const done = (id: string) => inFlight.delete(id)
+
+  function snapshot(health: HealthSnapshot): void {
+    for (const g of [up, circuit, backendInFlight, gpuUsed, gpuTotal, gpuUtil, gpuTemp]) g.reset()
+    for (const b of health.backends) {
+      up.set({ backend: b.name }, b.up ? 1 : 0)
+      for (const state of CIRCUIT_STATES) circuit.set({ backend: b.name, state }, b.circuit === state ? 1 : 0)
+      backendInFlight.set({ backend: b.name }, b.inFlight)
+    }
+    for (const gpu of health.gpus) {
+      const labels = { gpu: String(gpu.index), gpu_uuid: gpu.uuid ?? '' }
+      if (gpu.memoryUsedMiB !== undefined) gpuUsed.set(labels, gpu.memoryUsedMiB * 1_048_576)
+      if (gpu.memoryTotalMiB !== undefined) gpuTotal.set(labels, gpu.memoryTotalMiB * 1_048_576)
+      if (gpu.utilization !== undefined) gpuUtil.set(labels, gpu.utilization / 100)
+      if (gpu.temperature !== undefined) gpuTemp.set(labels, gpu.temperature)
+    }
+  }
+
+  return {
+    observe(e) {
+      switch (e.stage) {
+        case 'request':
+          if (inFlight.size >= MAX_IN_FLIGHT) inFlight.clear()
+          inFlight.add(e.requestId)
+          return
+        case 'cache':
+          if (e.cache) cache.inc({ result: e.cache })
+          // A hit is the whole answer: no select or response event follows.
+          if (e.cache === 'hit' || e.cache === 'semantic-hit') {
+            done(e.requestId)
+            requests.inc({ route: '', class: '', model: '', backend: '', status: '200' })
+          }
+          return
+        case 'classify':
+          if (e.classification) {
+            const labels = { route: e.route ?? '', class: e.classification.label }
+            decisions.inc({ ...labels, classifier: e.classification.classifier ?? '' })
+            confidence.observe(labels, e.classification.confidence)
+          }
+          return
+        case 'response': {
+          done(e.requestId)
+          // Model and backend are the resolved ones (config/discovery), never the client's raw model string.
+          const model = e.model ?? ''
+          const backend = e.backend ?? ''
+          const route = e.route ?? ''
+          requests.inc({ route, class: e.classification?.label ?? '', model, backend, status: String(e.status ?? 0) })
+          if (e.durationMs !== undefined) duration.observe({ route, model, backend }, e.durationMs / 1000)
+          if (e.ttftMs !== undefined) ttft.observe({ model, backend }, e.ttftMs / 1000)
+          if (e.inputTokens !== undefined) tokens.inc({ model, backend, token_type: 'input' }, e.inputTokens)
+          if (e.outputTokens !== undefined) tokens.inc({ model, backend, token_type: 'output' }, e.outputTokens)
+          if (e.fallbackCount) fallbacks.inc({ route, model, backend }, e.fallbackCount)
+          return
+        }
+        default:
+          return
+      }
+    },
+    render(health) {
+      inFlightGauge.set({}, inFlight.size)
+      if (health) snapshot(health)
+      return r.render()
+    },
+  }
+}

@@ -1,0 +1,130 @@
+/** A small Prometheus registry: counters, gauges and histograms with fixed label names, rendered as text format 0.0.4. */
+
+export type Labels = Readonly<Record<string, string>>
+
+interface Metric {
+  readonly name: string
+  render(out: string[]): void
+}
+
+const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN'
+  if (value === Infinity) return '+Inf'
+  if (value === -Infinity) return '-Inf'
+  return String(value)
+}
+
+function labelText(names: readonly string[], values: readonly string[], extra?: string): string {
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}"`)
+  if (extra) parts.push(extra)
+  return parts.length ? `{${parts.join(',')}}` : ''
+}
+
+function header(out: string[], name: string, help: string, type: string): void {
+  out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`)
+}
+
+/** Series keyed by their label values in label-name order (a NUL never occurs in our values). */
+function keyOf(names: readonly string[], labels: Labels): { key: string; values: string[] } {
+  const values = names.map((n) => labels[n] ?? '')
+  return { key: values.join('\u0000'), values }
+}
+
+export interface Counter {
+  inc(labels: Labels, by?: number): void
+}
+
+export interface Gauge {
+  set(labels: Labels, value: number): void
+  /** Drop every series (gauges refilled from a snapshot at scrape time). */
+  reset(): void
+}
+
+export interface Histogram {
+  observe(labels: Labels, value: number): void
+}
+
+export interface Registry {
+  counter(name: string, help: string, labelNames: readonly string[]): Counter
+  gauge(name: string, help: string, labelNames: readonly string[]): Gauge
+  histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram
+  /** The exposition text of every metric, in registration order. */
+  render(): string
+}
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+export function createRegistry(): Registry {
+  const metrics: Metric[] = []
+
+  const simple = (name: string, help: string, labelNames: readonly string[], type: 'counter' | 'gauge') => {
+    const series = new Map<string, { values: string[]; value: number }>()
+    metrics.push({
+      name,
+      render(out) {
+        header(out, name, help, type)
+        for (const s of series.values()) out.push(`${name}${labelText(labelNames, s.values)} ${formatValue(s.value)}`)
+      },
+    })
+    return {
+      add(labels: Labels, by: number, replace: boolean) {
+        const { key, values } = keyOf(labelNames, labels)
+        const s = series.get(key)
+        if (s) s.value = replace ? by : s.value + by
+        else series.set(key, { values, value: by })
+      },
+      reset: () => series.clear(),
+    }
+  }
+
+  return {
+    counter(name, help, labelNames) {
+      const m = simple(name, help, labelNames, 'counter')
+      return { inc: (labels, by = 1) => m.add(labels, by, false) }
+    },
+    gauge(name, help, labelNames) {
+      const m = simple(name, help, labelNames, 'gauge')
+      return { set: (labels, value) => m.add(labels, value, true), reset: m.reset }
+    },
+    histogram(name, help, labelNames, buckets) {
+      const bounds = [...buckets].sort((a, b) => a - b)
+      const series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number }>()
+      metrics.push({
+        name,
+        render(out) {
+          header(out, name, help, 'histogram')
+          for (const s of series.values()) {
+            let cumulative = 0
+            for (const [i, le] of bounds.entries()) {
+              cumulative += s.counts[i] ?? 0
+              out.push(`${name}_bucket${labelText(labelNames, s.values, `le="${formatValue(le)}"`)} ${cumulative}`)
+            }
+            out.push(`${name}_bucket${labelText(labelNames, s.values, 'le="+Inf"')} ${s.count}`)
+            out.push(`${name}_sum${labelText(labelNames, s.values)} ${formatValue(s.sum)}`)
+            out.push(`${name}_count${labelText(labelNames, s.values)} ${s.count}`)
+          }
+        },
+      })
+      return {
+        observe(labels, value) {
+          if (!Number.isFinite(value)) return
+          const { key, values } = keyOf(labelNames, labels)
+          let s = series.get(key)
+          if (!s) series.set(key, (s = { values, counts: bounds.map(() => 0), sum: 0, count: 0 }))
+          const i = bounds.findIndex((le) => value <= le)
+          if (i !== -1) s.counts[i] = (s.counts[i] ?? 0) + 1
+          s.sum += value
+          s.count++
+        },
+      }
+    },
+    render() {
+      const out: string[] = []
+      for (const m of metrics) m.render(out)
+      return `${out.join('\n')}\n`
+    },
+  }
+}

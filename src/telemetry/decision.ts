@@ -1,0 +1,86 @@
+/** Routing-decision attributes (route, class, backend, cache) and the `cache.lookup` / `router.*` span wrappers. */
+import { type Attributes, type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api'
+import type { Classification, Selection } from '../plugin/types.ts'
+import {
+  ATTR_SWITCHYARD_BACKEND,
+  ATTR_SWITCHYARD_CACHE,
+  ATTR_SWITCHYARD_CANDIDATES,
+  ATTR_SWITCHYARD_CLASS,
+  ATTR_SWITCHYARD_CLASSIFIER,
+  ATTR_SWITCHYARD_CONFIDENCE,
+  ATTR_SWITCHYARD_MODEL,
+  ATTR_SWITCHYARD_REASONS,
+  ATTR_SWITCHYARD_ROUTE,
+} from './attributes.ts'
+import { annotate, getTracer, inSpan } from './spans.ts'
+
+export function classificationAttributes(route: string, c: Classification): Attributes {
+  return {
+    [ATTR_SWITCHYARD_ROUTE]: route,
+    [ATTR_SWITCHYARD_CLASS]: c.label,
+    [ATTR_SWITCHYARD_CONFIDENCE]: c.confidence,
+    [ATTR_SWITCHYARD_CLASSIFIER]: c.classifier ?? 'classifier',
+    [ATTR_SWITCHYARD_REASONS]: [...c.reasons],
+  }
+}
+
+export function selectionAttributes(selection: Selection, candidates: readonly string[]): Attributes {
+  return {
+    [ATTR_SWITCHYARD_BACKEND]: selection.backend,
+    [ATTR_SWITCHYARD_MODEL]: selection.model,
+    [ATTR_SWITCHYARD_CANDIDATES]: [...candidates],
+  }
+}
+
+/** The SERVER span carries the whole decision: classification reasons first, then the selector's. */
+export function decisionAttributes(route: string | undefined, c: Classification | undefined, selection: Selection | undefined, candidates?: readonly string[]): Attributes {
+  const out: Attributes = {}
+  if (route && c) Object.assign(out, classificationAttributes(route, c))
+  if (selection) Object.assign(out, selectionAttributes(selection, candidates ?? []))
+  const reasons = [...(c?.reasons ?? []), ...(selection?.reasons ?? [])]
+  if (reasons.length) out[ATTR_SWITCHYARD_REASONS] = reasons
+  return out
+}
+
+type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
+
+/**
+ * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss.
+ * For the cache stage: `await traceCacheLookup(c.var.traceContext, () => lookupCache(...), (r) => r.hit ? 'hit' : 'miss')`.
+ */
+export function traceCacheLookup<T>(parent: Context | undefined, work: () => Promise<T>, outcome: (result: T) => CacheOutcome): Promise<T> {
+  return inSpan(getTracer(), 'cache.lookup', parent ?? ROOT_CONTEXT, {}, async (span) => {
+    const result = await work()
+    annotate(span, () => ({ [ATTR_SWITCHYARD_CACHE]: outcome(result) }))
+    return result
+  })
+}
+
+/** Where a stage span hangs: the request's SERVER span and its context (`c.var`). */
+export interface TraceParent {
+  readonly traceContext?: Context
+  readonly span?: Span
+}
+
+/** `router.classify` around the classifiers; the decision also lands on the SERVER span. */
+export async function traceClassify(parent: TraceParent, route: string, work: () => Promise<Classification>): Promise<Classification> {
+  if (!parent.span?.isRecording()) return work()
+  return inSpan(getTracer(), 'router.classify', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_ROUTE]: route } }, async (span) => {
+    const c = await work()
+    const attributes = classificationAttributes(route, c)
+    span.setAttributes(attributes)
+    parent.span?.setAttributes(attributes)
+    return c
+  })
+}
+
+/** `router.select` around the selectors; backend, model and candidates also land on the SERVER span. */
+export async function traceSelect(parent: TraceParent, candidates: readonly string[], classification: Classification | undefined, work: () => Promise<Selection>): Promise<Selection> {
+  if (!parent.span?.isRecording()) return work()
+  return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, async (span) => {
+    const selection = await work()
+    span.setAttributes({ ...selectionAttributes(selection, candidates), [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
+    parent.span?.setAttributes(decisionAttributes(undefined, classification, selection, candidates))
+    return selection
+  })
+}

@@ -1,0 +1,95 @@
+/** Span helpers for the core (OpenTelemetry API only): `inSpan()`, error recording, lazy attributes, header carriers. */
+import {
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanOptions,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api'
+import { ATTR_ERROR_TYPE, CAPTURE_CONTENT_ENV, ERROR_TYPE_OTHER, TRACER_NAME } from './attributes.ts'
+
+/** The core's tracer; a no-op until a provider is registered (the `otel` plugin does that). */
+export function getTracer(): Tracer {
+  return trace.getTracer(TRACER_NAME)
+}
+
+/** Attributes as an object, or a function building them that only runs when the span records. */
+export type LazyAttributes = Attributes | (() => Attributes)
+
+export interface InSpanOptions extends Omit<SpanOptions, 'attributes'> {
+  readonly attributes?: LazyAttributes
+}
+
+/** Set attributes only when the span records: no attribute objects are built while tracing is off. */
+export function annotate(span: Span | undefined, attributes: LazyAttributes): void {
+  if (!span?.isRecording()) return
+  span.setAttributes(typeof attributes === 'function' ? attributes() : attributes)
+}
+
+/** A low-cardinality `error.type`: a SwitchyardError's code, else the error class name. */
+export function errorTypeOf(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && /^[a-z_]+$/.test(code)) return code
+    if (error instanceof Error && error.name) return error.name
+  }
+  return ERROR_TYPE_OTHER
+}
+
+/** Mark a span failed: `error.type`, the exception event and status ERROR with the message. */
+export function recordError(span: Span | undefined, error: unknown, errorType?: string): void {
+  if (!span?.isRecording()) return
+  const message = error instanceof Error ? error.message : String(error)
+  span.setAttribute(ATTR_ERROR_TYPE, errorType ?? errorTypeOf(error))
+  if (error instanceof Error) span.recordException(error)
+  span.setStatus({ code: SpanStatusCode.ERROR, message })
+}
+
+/**
+ * Run `work` in a child span of `parent` (passed explicitly, never taken from the active context).
+ * A throw records `error.type`, the exception and ERROR status; the span ends in `finally`, once.
+ */
+export async function inSpan<T>(
+  tracer: Tracer,
+  name: string,
+  parent: Context,
+  options: InSpanOptions,
+  work: (span: Span, ctx: Context) => T | Promise<T>,
+): Promise<T> {
+  const { attributes, ...rest } = options
+  const span = tracer.startSpan(name, rest, parent)
+  if (attributes) annotate(span, attributes)
+  try {
+    return await work(span, trace.setSpan(parent, span))
+  } catch (error) {
+    recordError(span, error)
+    throw error
+  } finally {
+    span.end()
+  }
+}
+
+/** A function that ends a span at most once, whatever path (done, error, cancel) gets there first. */
+export function endOnce(span: Span): (error?: { error: unknown; type?: string }) => void {
+  let ended = false
+  return (failure) => {
+    if (ended) return
+    ended = true
+    if (failure) recordError(span, failure.error, failure.type)
+    span.end()
+  }
+}
+
+/** Reads W3C trace headers from a Fetch `Headers` object. */
+export const HEADERS_GETTER: TextMapGetter<Headers> = {
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+  keys: (carrier) => [...carrier.keys()],
+}
+
+/** Prompt and completion text go to spans only when opted in (`captureContent` / the GenAI env switch). */
+export function captureContent(): boolean {
+  return process.env[CAPTURE_CONTENT_ENV] === 'true'
+}
