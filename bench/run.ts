@@ -1,0 +1,177 @@
+/** `bun run bench`: the gateway against a bare Bun proxy (and optionally Portkey) on a zero-delay upstream. */
+import { parseArgs } from 'node:util'
+import { join } from 'node:path'
+import { type Fleet, type Target, startFleet } from './fleet.ts'
+import { measureFirstByte, measureLatency, measureOpenStreams, measureThroughput, preflight, warmSlowModels } from './measure.ts'
+import { cpuModel, hasTaskset, rssKbOf } from './processes.ts'
+import { type ReportTarget, budgets, renderBudgets, renderTables, skip } from './report.ts'
+import { Results, type RunInfo } from './results.ts'
+import { SCENARIOS, type Scenario } from './scenarios.ts'
+import { median } from './summary.ts'
+import { hasWrk } from './wrk.ts'
+import { writeResults } from './write-results.ts'
+
+const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAME]] [--peer portkey] [--write] [--micro]
+  --quick          ~1 minute: 2 rounds of 1 s, configs default and cache+otel only
+  --rounds N       rounds per measurement (default 3); every figure is the median over rounds
+  --scenario NAME  only scenarios whose name contains NAME (openai-chat, ollama-stream-auto, auto, stream, ...)
+  --peer portkey   add Portkey's gateway (installed into bench/.peer on first use)
+  --write          replace the results section of BENCHMARKS.md
+  --micro          run the micro-benchmarks (bench/micro.ts) instead`
+
+const { values: flags } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    scenario: { type: 'string' },
+    peer: { type: 'string' },
+    write: { type: 'boolean', default: false },
+    micro: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '64' },
+    rate: { type: 'string', default: '500' },
+    streams: { type: 'string', default: '1000' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+})
+
+if (flags.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+if (flags.micro) {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, 'micro.ts')], { stdout: 'inherit', stderr: 'inherit' })
+  process.exit(await proc.exited)
+}
+if (flags.peer !== undefined && flags.peer !== 'portkey') {
+  console.error(`unknown peer "${flags.peer}"; supported: portkey\n${USAGE}`)
+  process.exit(2)
+}
+
+const quick = flags.quick
+const rounds = Number(flags.rounds ?? (quick ? 2 : 3))
+const throughputMs = quick ? 1_000 : 2_000
+const latencyMs = quick ? 1_000 : 2_000
+const connections = Number(flags.connections)
+const ratePerSecond = Number(flags.rate)
+const openStreams = Number(flags.streams)
+const firstByteCount = quick ? 12 : 24
+const filters = flags.scenario?.split(',').map((f) => f.trim()).filter(Boolean)
+const scenarios = SCENARIOS.filter((s) => !filters || filters.some((f) => s.name.includes(f)))
+if (scenarios.length === 0) {
+  console.error(`no scenario matches "${flags.scenario}"; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+  process.exit(2)
+}
+const protocols = [...new Set(scenarios.map((s) => s.protocol))]
+const log = (line: string) => console.error(`[bench] ${line}`)
+
+if (!hasWrk()) log('wrk not found: install it for saturation runs (apt-get install -y wrk / brew install wrk); using the Bun closed-loop generator instead')
+if (!hasTaskset()) log('taskset not available or fewer than 2 cores: processes are not pinned')
+
+const reportTarget = (t: Target): ReportTarget => ({ name: t.name, gateway: t.kind === 'gateway', openaiOnly: t.openaiOnly, description: t.variant?.description ?? (t.kind === 'bare' ? 'bench/bare-proxy.ts: fetch upstream, stream the body back' : t.kind === 'peer' ? '@portkey-ai/gateway on Node, provider ollama with custom host' : undefined) })
+
+async function run(fleet: Fleet): Promise<void> {
+  const results = new Results()
+  const notes: string[] = [...fleet.missing.map((m) => `not included: ${m}`)]
+  await warmSlowModels(fleet.slowUpstream)
+  let targets = [...fleet.targets]
+  for (const t of [...targets]) {
+    for (const s of scenarios) {
+      if (skip(reportTarget(t), s)) continue
+      try {
+        await preflight(t, s)
+      } catch (error) {
+        if (t.kind !== 'peer') throw error
+        notes.push(`portkey dropped: ${error instanceof Error ? error.message : String(error)}`)
+        targets = targets.filter((x) => x !== t)
+        break
+      }
+    }
+  }
+  for (const t of targets) {
+    const samples: number[] = []
+    for (let i = 0; i < 5; i++, await Bun.sleep(100)) samples.push(rssKbOf(t.server.pid))
+    results.mem(t.name).idleKb.push(median(samples))
+  }
+  const cells = scenarios.flatMap((s) => targets.filter((t) => !skip(reportTarget(t), s)).map((t) => ({ s, t })))
+  const latencyTargets = targets.filter((t) => t.name !== 'cache')
+  if (!quick) {
+    log(`warm-up: ${cells.length} cells x 1 s`)
+    for (const { s, t } of cells) await measureThroughput(t, s, connections, 1_000)
+  }
+  for (let round = 1; round <= rounds; round++) {
+    log(`round ${round}/${rounds}: throughput`)
+    for (const { s, t } of cells) record(results, t, s, await measureThroughput(t, s, connections, throughputMs))
+    log(`round ${round}/${rounds}: latency at ${ratePerSecond} req/s`)
+    for (const { s, t } of cells) {
+      if (!latencyTargets.includes(t)) continue
+      const l = await measureLatency(t, s, ratePerSecond, latencyMs)
+      const c = results.cell(t.name, s.name)
+      c.p50.push(l.p50)
+      c.p99.push(l.p99)
+      c.p999.push(l.p999)
+      c.errors += l.errors
+    }
+    log(`round ${round}/${rounds}: streams and memory`)
+    for (const p of protocols) {
+      for (const t of targets) {
+        if (t.openaiOnly && p !== 'openai') continue
+        const f = await measureFirstByte(t, p, firstByteCount)
+        const st = results.stream(t.name, p)
+        st.ttfbUs.push(f.ttfbUs)
+        st.totalUs.push(f.totalUs)
+        st.errors += f.errors
+      }
+    }
+    for (const t of targets) {
+      const o = await measureOpenStreams(t, openStreams)
+      const m = results.mem(t.name)
+      m.peakKb.push(o.rssPeakKb)
+      m.openAtOnce.push(o.openAtOnce)
+      m.errors += o.errors
+      m.firstError ??= o.firstError
+    }
+  }
+  for (const [key, c] of results.cells) if (c.errors) notes.push(`${key.replace('|', ' ')}: ${c.errors} errors (${c.firstError ?? 'see latency run'})`)
+  for (const [name, m] of results.memory) if (m.errors) notes.push(`${name} open streams: ${m.errors} errors (${m.firstError})`)
+  const sink = (await fetch(`${fleet.otlp.url}/stats`).then((r) => r.json())) as { exports: number; bytes: number }
+  notes.push(`OTLP sink received ${sink.exports} export requests (${sink.bytes} bytes) during the run.`)
+  const info: RunInfo = {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    machine: `${navigator.hardwareConcurrency} cores (nproc), ${cpuModel()}`,
+    bun: Bun.version,
+    ...(targets.some((t) => t.kind === 'peer') ? { node: process.versions.node } : {}),
+    loadTool: hasWrk() ? 'wrk (saturation) + bench/load.ts (fixed rate, TTFB, open streams)' : 'bench/load.ts only (wrk missing)',
+    pinning: hasTaskset() ? 'servers under test pinned to core 1, load + upstreams to core 0' : 'no pinning',
+    rounds, throughputMs, latencyMs, connections, ratePerSecond, openStreams, notes,
+  }
+  const input = { info, results, scenarios, targets: targets.map(reportTarget), protocols }
+  const full = targets.some((t) => t.name === 'cache+otel') ? 'cache+otel' : 'default'
+  const tables = renderTables(input)
+  const verdicts = renderBudgets(budgets(input, full))
+  console.log(`${tables}\n\n#### Budgets (issue)\n${verdicts}`)
+  if (flags.write) {
+    await writeResults(join(import.meta.dir, '..', 'BENCHMARKS.md'), `${tables}\n\n#### Budgets (issue)\n${verdicts}`)
+    log('BENCHMARKS.md updated')
+  }
+}
+
+function record(results: Results, t: Target, s: Scenario, r: Awaited<ReturnType<typeof measureThroughput>>): void {
+  const c = results.cell(t.name, s.name)
+  c.rps.push(r.rps)
+  c.cpuUs.push(r.cpuUsPerRequest)
+  c.busy.push(r.busy)
+  c.errors += r.errors
+  c.firstError ??= r.firstError
+}
+
+const fleet = await startFleet({ peer: flags.peer, variants: quick ? ['default', 'cache+otel'] : undefined })
+const stop = () => void fleet.close().then(() => process.exit(130))
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)
+try {
+  await run(fleet)
+} finally {
+  await fleet.close()
+}
