@@ -35,12 +35,23 @@ function sparkline(values, kind) {
   svg.setAttribute('viewBox', '0 0 ' + w + ' ' + ht)
   const present = values.filter((v) => v !== null)
   const max = Math.max(1, ...present)
-  const step = values.length > 1 ? w / (values.length - 1) : w
+  const pad = 3
+  const step = values.length > 1 ? (w - 2 * pad) / (values.length - 1) : 0
   const points = []
-  values.forEach((v, i) => { if (v !== null) points.push((i * step).toFixed(1) + ',' + (ht - 1 - (v / max) * (ht - 2)).toFixed(1)) })
+  values.forEach((v, i) => { if (v !== null) points.push((pad + i * step).toFixed(1) + ',' + (ht - pad - (v / max) * (ht - 2 * pad)).toFixed(1)) })
   const line = document.createElementNS(SVG, 'polyline')
   line.setAttribute('points', points.join(' '))
   svg.append(line)
+  // A dot on the newest point, so a single sample is visible too.
+  const last = points[points.length - 1]
+  if (last) {
+    const dot = document.createElementNS(SVG, 'circle')
+    const [x, y] = last.split(',')
+    dot.setAttribute('cx', x)
+    dot.setAttribute('cy', y)
+    dot.setAttribute('r', '2')
+    svg.append(dot)
+  }
   return svg
 }
 

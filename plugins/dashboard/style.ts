@@ -38,6 +38,8 @@ tr.failed td { color: var(--bad); }
 svg.spark { vertical-align: middle; }
 svg.spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; }
 svg.spark.lat polyline { stroke: var(--warn); }
+svg.spark circle { fill: var(--accent); }
+svg.spark.lat circle { fill: var(--warn); }
 .share { display: inline-block; width: 60px; vertical-align: middle; margin-right: 4px; }
 form textarea { width: 100%; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; padding: 6px; font: inherit; }
 form .row { display: flex; gap: 12px; align-items: center; margin-top: 6px; flex-wrap: wrap; }
