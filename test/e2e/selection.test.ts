@@ -50,13 +50,14 @@ describe('GPU-aware selection and health', () => {
       backends: [{ name: 'a', kind: 'ollama', url: a.url }, { name: 'b', kind: 'ollama', url: b.url }],
       plugins: fastProbes,
     })
-    // Both serve the model; put load on b so a is the first choice.
-    await queueFault(a.url, 'status-500', 1)
+    // Both serve the model: make whichever the selector picks first answer 500.
+    const explain = await (await fetch(`${gw.url}/router/explain`, { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'x' }] }) })).json()
+    const first: string = explain.backend
+    await queueFault(first === 'a' ? a.url : b.url, 'status-500', 1)
     const res = await chat(gw.url, 'qwen2.5-coder:7b')
     expect(res.status).toBe(200)
-    const first = a.stats().requests === 1 ? 'a' : 'b'
     expect(res.headers.get('x-switchyard-model')).toBe('qwen2.5-coder:7b')
-    expect(res.headers.get('x-switchyard-reason')).toMatch(/attempt 1 qwen2.5-coder:7b@\w+ failed: HTTP 500/)
+    expect(res.headers.get('x-switchyard-reason')).toBe(`attempt 1 qwen2.5-coder:7b@${first} failed: HTTP 500`)
     expect(res.headers.get('x-switchyard-backend')).toBe(first === 'a' ? 'b' : 'a')
     await res.text()
   })
