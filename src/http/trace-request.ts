@@ -41,8 +41,13 @@ function emitUnfinished(c: Context<PipelineEnv>): void {
   })
 }
 
-/** Pass the body through and call `onEnd` exactly once: when it is read to the end, fails, or is cancelled. */
-function onBodyEnd(res: Response, onEnd: (failure?: { error: unknown; type?: string }) => void): Response {
+const CANCELLED = { error: new Error('client disconnected'), type: ERROR_TYPE_CANCELLED }
+
+/**
+ * Pass the body through and call `onEnd` exactly once: when it is read to the end, fails, or is
+ * cancelled. The relay closes its stream quietly when the client left first, hence `clientGone`.
+ */
+function onBodyEnd(res: Response, clientGone: AbortSignal, onEnd: (failure?: { error: unknown; type?: string }) => void): Response {
   const reader = res.body!.getReader()
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -50,7 +55,7 @@ function onBodyEnd(res: Response, onEnd: (failure?: { error: unknown; type?: str
         const { done, value } = await reader.read()
         if (done) {
           controller.close()
-          onEnd()
+          onEnd(clientGone.aborted ? CANCELLED : undefined)
         } else controller.enqueue(value)
       } catch (error) {
         controller.error(error)
@@ -60,7 +65,7 @@ function onBodyEnd(res: Response, onEnd: (failure?: { error: unknown; type?: str
     async cancel(reason) {
       // Let the inner relay end its own spans first, then close ours.
       await reader.cancel(reason).catch(() => {})
-      onEnd({ error: new Error('client disconnected'), type: ERROR_TYPE_CANCELLED })
+      onEnd(CANCELLED)
     },
   })
   return new Response(body, res)
@@ -87,7 +92,7 @@ function finishSpan(c: Context<PipelineEnv>, span: Span): void {
   }
   if (c.error) span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(c.error))
   if (c.res.body && /event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) {
-    c.res = onBodyEnd(c.res, end)
+    c.res = onBodyEnd(c.res, c.req.raw.signal, end)
     return
   }
   end()

@@ -6,7 +6,7 @@ import { forward } from './forward.ts'
 import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
-import { traceClassify, traceSelect } from '../telemetry/decision.ts'
+import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
 import type { Operation, Protocol } from '../plugin/types.ts'
@@ -56,7 +56,7 @@ export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLo
     emit('bypass')
     return next()
   }
-  const { hit, failed } = await lookupCache(deps, caches, key, request, target, c.req.raw.signal)
+  const { hit, failed } = await traceCacheLookup(c.var, () => lookupCache(deps, caches, key, request, target, c.req.raw.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
   if (hit) {
     const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
     c.set('cacheStatus', status)

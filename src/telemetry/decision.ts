@@ -46,10 +46,11 @@ type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
 
 /**
  * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss.
- * For the cache stage: `await traceCacheLookup(c.var.traceContext, () => lookupCache(...), (r) => r.hit ? 'hit' : 'miss')`.
+ * For the cache stage: `await traceCacheLookup(c.var, () => lookupCache(...), (r) => (r.hit ? 'hit' : 'miss'))`.
  */
-export function traceCacheLookup<T>(parent: Context | undefined, work: () => Promise<T>, outcome: (result: T) => CacheOutcome): Promise<T> {
-  return inSpan(getTracer(), 'cache.lookup', parent ?? ROOT_CONTEXT, {}, async (span) => {
+export async function traceCacheLookup<T>(parent: TraceParent, work: () => Promise<T>, outcome: (result: T) => CacheOutcome): Promise<T> {
+  if (!parent.span?.isRecording()) return work()
+  return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, {}, async (span) => {
     const result = await work()
     annotate(span, () => ({ [ATTR_SWITCHYARD_CACHE]: outcome(result) }))
     return result
