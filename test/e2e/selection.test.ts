@@ -64,29 +64,23 @@ describe('GPU-aware selection and health', () => {
 
   test('the circuit opens after repeated failures and closes after recovery', async () => {
     await using a = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
-    await using b = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
     await using gw = await startGateway({
-      backends: [{ name: 'a', kind: 'ollama', url: a.url }, { name: 'b', kind: 'ollama', url: b.url }],
+      backends: [{ name: 'a', kind: 'ollama', url: a.url }],
       health: { failureThreshold: 2, openMs: 300 },
-      server: { maxAttempts: 1 },
       plugins: fastProbes,
     })
     await queueFault(a.url, 'status-500', 10)
-    await queueFault(b.url, 'status-500', 10)
-    for (let i = 0; i < 4; i++) await (await chat(gw.url, 'qwen2.5-coder:7b')).text()
+    for (let i = 0; i < 2; i++) expect((await chat(gw.url, 'qwen2.5-coder:7b')).status).toBe(502)
     const health = await (await fetch(`${gw.url}/health`)).json()
-    expect(health.backends.map((x: { circuit: string }) => x.circuit)).toEqual(['open', 'open'])
+    expect(health.backends[0].circuit).toBe('open')
     const refused = await chat(gw.url, 'qwen2.5-coder:7b')
     expect(refused.status).toBe(503)
     expect((await refused.json()).error).toContain('circuit open')
+    expect(a.stats().requests).toBe(2)
     await fetch(`${a.url}/sim/faults`, { method: 'DELETE' })
-    await fetch(`${b.url}/sim/faults`, { method: 'DELETE' })
-    await until(async () => (await chat(gw.url, 'qwen2.5-coder:7b')).status === 200, 2_000, 'a request to pass after openMs')
-    await until(async () => {
-      const h = await (await fetch(`${gw.url}/health`)).json()
-      await (await chat(gw.url, 'qwen2.5-coder:7b')).text()
-      return h.backends.every((x: { circuit: string }) => x.circuit === 'closed')
-    }, 2_000, 'both circuits to close')
+    await until(async () => (await chat(gw.url, 'qwen2.5-coder:7b')).status === 200, 2_000, 'a trial request to pass after openMs')
+    const after = await (await fetch(`${gw.url}/health`)).json()
+    expect(after.backends[0].circuit).toBe('closed')
   })
 
   test('a backend with the model already loaded is preferred over a cold one', async () => {
