@@ -136,7 +136,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
         if (route.method !== c.req.method && !(route.method === 'GET' && c.req.method === 'HEAD')) continue
         const matches = route.path.endsWith('*') ? c.req.path.startsWith(route.path.slice(0, -1)) : c.req.path === route.path
         if (!matches) continue
-        c.var.deps.auth.admin(c.req.raw)
+        if (!route.public) c.var.deps.auth.admin(c.req.raw)
         return route.handle(c.req.raw)
       }
     }

@@ -184,7 +184,17 @@ async function explain(event) {
   }
 }
 
-function connect() {
+// With an admin key configured, data endpoints answer 401: ask for the key once and keep it in a same-site cookie.
+async function ensureAdminKey() {
+  const res = await fetch('/dashboard/state', { cache: 'no-store' })
+  if (res.status !== 401) return
+  const key = window.prompt('This gateway needs its admin key to show the dashboard:')
+  if (!key) return
+  document.cookie = 'switchyard_admin=' + encodeURIComponent(key) + '; path=/; SameSite=Strict'
+}
+
+async function connect() {
+  await ensureAdminKey()
   const conn = $('conn')
   const source = new EventSource('/dashboard/events')
   let healthStarted = false

@@ -53,11 +53,12 @@ export default definePlugin({
       '/dashboard/app.css': () => text(STYLE_CSS, 'text/css'),
       '/dashboard/state': () => Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } }),
     }
-    // TODO(issue 8): with an admin key set, the core answers these routes (and /router/explain, /health details) with
-    // 401 unless the request carries the key; a browser's EventSource cannot send headers, so the page needs a way to
-    // present it (a cookie set by a login form, or a query key) before the dashboard works behind the admin key.
+    // The page and its assets are public; data (state, events, /health details, explain) needs the admin key when
+    // one is set, which the page asks for once and keeps in a same-site cookie (EventSource cannot send headers).
     const routes: PluginRoute[] = [
-      { method: 'GET', path: '/dashboard', handle: () => text(page, 'text/html') },
+      { method: 'GET', path: '/dashboard', public: true, handle: () => text(page, 'text/html') },
+      { method: 'GET', path: '/dashboard/app.js', public: true, handle: () => text(CLIENT_JS, 'text/javascript') },
+      { method: 'GET', path: '/dashboard/app.css', public: true, handle: () => text(STYLE_CSS, 'text/css') },
       {
         method: 'GET',
         path: '/dashboard/*',

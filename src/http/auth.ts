@@ -39,6 +39,19 @@ export function presentedKey(req: Request): string | undefined {
   return req.headers.get('x-api-key') ?? undefined
 }
 
+/** The dashboard keeps the admin key in a same-site cookie, since a browser's EventSource cannot send headers. */
+export const ADMIN_COOKIE = 'switchyard_admin'
+
+function adminCookie(req: Request): string | undefined {
+  const cookie = req.headers.get('cookie')
+  if (!cookie) return undefined
+  for (const part of cookie.split(';')) {
+    const [name, ...rest] = part.trim().split('=')
+    if (name === ADMIN_COOKIE) return decodeURIComponent(rest.join('='))
+  }
+  return undefined
+}
+
 /** A token bucket refilled continuously: `perMinute` capacity, refilled over a minute. */
 function createBucket(perMinute: number, now: () => number) {
   let tokens = perMinute
@@ -106,7 +119,7 @@ export function createAuth(config: AuthConfig, env: Record<string, string | unde
     },
     admin(req) {
       if (!adminDigest) return
-      const given = presentedKey(req)
+      const given = presentedKey(req) ?? adminCookie(req)
       if (!given || !sameKey(digest(given), adminDigest)) throw new UnauthorizedError('this endpoint needs the admin key: send Authorization: Bearer <admin key>')
     },
   }

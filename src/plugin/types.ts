@@ -212,6 +212,8 @@ export interface PluginRoute {
   readonly method: 'GET' | 'POST'
   /** Exact path, e.g. `/metrics`; a trailing `*` matches any rest, e.g. `/dashboard/*`. */
   readonly path: string
+  /** Served without the admin key (a page shell, static assets); endpoints with data leave this unset. */
+  readonly public?: boolean
   handle(req: Request): Response | Promise<Response>
 }
 

@@ -124,6 +124,17 @@ describe('auth and rate limits', () => {
     expect((await fetch(`${gw.url}/health/live`)).status).toBe(200)
   })
 
+  test('the dashboard page is public; its data needs the admin key, as a header or the dashboard cookie', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    expect((await fetch(`${gw.url}/dashboard`)).status).toBe(200)
+    expect((await fetch(`${gw.url}/dashboard/app.js`)).status).toBe(200)
+    expect((await fetch(`${gw.url}/dashboard/state`)).status).toBe(401)
+    expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'switchyard_admin=wrong-key-value' } })).status).toBe(401)
+    expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'other=1; switchyard_admin=admin-secret-key' } })).status).toBe(200)
+    expect((await fetch(`${gw.url}/dashboard/state`, { headers: { authorization: 'Bearer admin-secret-key' } })).status).toBe(200)
+  })
+
   test('the client Authorization header is not forwarded upstream; a backend apiKey is', async () => {
     const seen: (string | null)[] = []
     await using upstream = Bun.serve({
