@@ -1,7 +1,7 @@
 /** The built-in selector: walk the candidates in order; per model, rank healthy backends that serve it. */
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
-import type { BackendView, SelectionOption } from 'switchyard/plugin'
+import type { BackendView, ChatRequest, SelectionOption } from 'switchyard/plugin'
 import { rankBackends, vramMisfit } from './rank.ts'
 
 export default definePlugin({
@@ -14,7 +14,8 @@ export default definePlugin({
     maxOptions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 4),
   }),
   setup: ({ options }) => ({
-    select({ candidates, backends }) {
+    select({ candidates, backends, request }) {
+      const promptTokens = estimateTokens(request)
       const options_: (SelectionOption & { why: string })[] = []
       const skipped: string[] = []
       for (const model of candidates) {
@@ -25,7 +26,7 @@ export default definePlugin({
         }
         const usable: BackendView[] = []
         for (const b of serving) {
-          const why = unusable(b, model, options.allowUnknown)
+          const why = unusable(b, model, options.allowUnknown) ?? contextMisfit(b, model, promptTokens)
           if (why) skipped.push(`${model}@${b.name}: ${why}`)
           else usable.push(b)
         }
@@ -43,6 +44,18 @@ export default definePlugin({
     },
   }),
 })
+
+/** About four characters a token: enough to tell a 2k-token prompt from a 32k one. */
+function estimateTokens(request: ChatRequest): number {
+  let chars = 0
+  for (const m of request.messages) chars += m.content.length
+  return Math.ceil(chars / 4) + (request.maxTokens ?? 0)
+}
+
+function contextMisfit(b: BackendView, model: string, tokens: number): string | undefined {
+  const context = b.models.find((m) => m.name === model)?.contextLength
+  return context !== undefined && tokens > context ? `prompt of ~${tokens} tokens exceeds its ${context}-token context` : undefined
+}
 
 function unusable(b: BackendView, model: string, allowUnknown: boolean): string | undefined {
   if (b.up === false) return 'down'
