@@ -9,6 +9,7 @@ import { type Prewarm, startPrewarm } from './health/prewarm.ts'
 import { createHealthStore } from './health/state.ts'
 import { createAdminRoutes } from './http/admin.ts'
 import { type Auth, createAuth } from './http/auth.ts'
+import { createRedisBuckets } from './http/rate-limit.ts'
 import { ConfigError } from './errors.ts'
 import { describeError, openAIErrorBody } from './http/describe-error.ts'
 import { traceRequest } from './http/trace-request.ts'
@@ -77,7 +78,7 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   }
   let auth: Auth
   try {
-    auth = createAuth(config.auth)
+    auth = createAuth(config.auth, { buckets: config.auth.redis ? createRedisBuckets(config.auth.redis, log) : undefined })
   } catch (error) {
     throw new ConfigError([error instanceof Error ? error.message : String(error)])
   }
@@ -97,6 +98,7 @@ async function retire(gen: Generation): Promise<void> {
   if (gen.inFlight > 0) await new Promise<void>((resolve) => (gen.retired = resolve))
   gen.probes.close()
   gen.prewarm.close()
+  gen.deps.auth.close()
   await gen.deps.plugins.close()
 }
 

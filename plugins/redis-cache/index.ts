@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry } from 'switchyard/plugin'
-import { createRedisConnection, redactedUrl } from './connection.ts'
+import { createRedisConnection, redactedUrl } from 'switchyard/plugin'
 
 /** What a stored value must look like to be served; anything else (another writer, an old format) is a miss. */
 const StoredEntry = v.object({

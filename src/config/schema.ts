@@ -103,6 +103,14 @@ export const AuthConfig = v.strictObject({
   /** Required for /router/explain, /health details, /metrics, /dashboard and reload when set. */
   adminKey: v.optional(v.pipe(v.string(), v.minLength(8, 'keys must be at least 8 characters'))),
   adminKeyEnv: v.optional(Name),
+  /** Keep rate-limit buckets in Redis so several gateway instances share them (e.g. `redis://127.0.0.1:6379`). */
+  redis: v.optional(
+    v.strictObject({
+      url: v.pipe(v.string(), v.check((s) => /^rediss?:\/\//.test(s), 'must be a redis:// or rediss:// URL')),
+      prefix: v.optional(v.string(), 'switchyard:ratelimit:'),
+      timeoutMs: v.optional(PositiveInt, 250),
+    }),
+  ),
 })
 export type AuthConfig = v.InferOutput<typeof AuthConfig>
 

@@ -2,12 +2,13 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { AuthConfig } from '../config/schema.ts'
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors.ts'
+import { type BucketStore, createLocalBuckets } from './rate-limit.ts'
 
 export interface ClientKey {
   readonly name: string
   readonly models?: readonly string[]
   /** Take one request from the key's bucket, or throw 429. */
-  admit(): void
+  admit(): Promise<void>
   /** Charge tokens used by a finished request. */
   charge(tokens: number): void
 }
@@ -20,6 +21,7 @@ export interface Auth {
   /** Throws 401 unless the admin key is configured-and-given, or not configured at all. */
   admin(req: Request): void
   readonly hasAdminKey: boolean
+  close(): void
 }
 
 const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest()
@@ -52,52 +54,27 @@ function adminCookie(req: Request): string | undefined {
   return undefined
 }
 
-/** A token bucket refilled continuously: `perMinute` capacity, refilled over a minute. */
-function createBucket(perMinute: number, now: () => number) {
-  let tokens = perMinute
-  let at = now()
-  const refill = () => {
-    const t = now()
-    tokens = Math.min(perMinute, tokens + ((t - at) / 60_000) * perMinute)
-    at = t
-  }
-  return {
-    take(n: number): number {
-      refill()
-      if (tokens >= n) {
-        tokens -= n
-        return 0
-      }
-      return ((n - tokens) / perMinute) * 60
-    },
-    charge(n: number) {
-      refill()
-      tokens -= n
-    },
-    waitS(): number {
-      refill()
-      return tokens >= 0 ? 0 : (-tokens / perMinute) * 60
-    },
-  }
-}
-
-export function createAuth(config: AuthConfig, env: Record<string, string | undefined> = process.env, now: () => number = Date.now): Auth {
+export function createAuth(config: AuthConfig, options: { env?: Record<string, string | undefined>; buckets?: BucketStore } = {}): Auth {
+  const env = options.env ?? process.env
+  const buckets = options.buckets ?? createLocalBuckets()
   const keys = config.keys.map((k, i) => {
     const secret = k.key ?? env[k.keyEnv ?? ''] ?? ''
     if (!secret) throw new Error(`auth.keys[${i}].keyEnv: environment variable ${k.keyEnv} is empty or unset`)
-    const requests = k.requestsPerMinute ? createBucket(k.requestsPerMinute, now) : undefined
-    const tokens = k.tokensPerMinute ? createBucket(k.tokensPerMinute, now) : undefined
     const name = k.name ?? `key ${i + 1}`
+    // Buckets are named by a digest of the key, so Redis never holds a key itself.
+    const id = new Bun.CryptoHasher('sha256').update(secret).digest('hex').slice(0, 16)
+    const requests = k.requestsPerMinute ? buckets.bucket(`${id}:requests`, k.requestsPerMinute) : undefined
+    const tokens = k.tokensPerMinute ? buckets.bucket(`${id}:tokens`, k.tokensPerMinute) : undefined
     const client: ClientKey = {
       name,
       models: k.models,
-      admit() {
-        const tokenWait = tokens?.waitS() ?? 0
+      async admit() {
+        const tokenWait = (await tokens?.debt()) ?? 0
         if (tokenWait > 0) throw new RateLimitedError(`${name} is over its tokensPerMinute limit`, tokenWait)
-        const wait = requests?.take(1) ?? 0
+        const wait = (await requests?.take(1)) ?? 0
         if (wait > 0) throw new RateLimitedError(`${name} is over its requestsPerMinute limit`, wait)
       },
-      charge: (n) => tokens?.charge(n),
+      charge: (n) => void tokens?.charge(n),
     }
     return { digest: digest(secret), client }
   })
@@ -117,6 +94,7 @@ export function createAuth(config: AuthConfig, env: Record<string, string | unde
       if (!found) throw new UnauthorizedError('invalid API key')
       return found
     },
+    close: () => buckets.close(),
     admin(req) {
       if (!adminDigest) return
       const given = presentedKey(req) ?? adminCookie(req)

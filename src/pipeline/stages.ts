@@ -29,7 +29,7 @@ export function parseStage(protocol: Protocol, operation: Operation): Middleware
     c.set('raw', bytes)
     c.set('target', resolveTarget(deps, request.model))
     checkModelAllowed(c.var.clientKey, request.model)
-    c.var.clientKey?.admit()
+    await c.var.clientKey?.admit()
     deps.emit({ stage: 'request', requestId: c.var.requestId, timeMs: Date.now(), request })
     await next()
   }

@@ -10,3 +10,4 @@ export { describeFetchError, httpGet, parseJson, type HttpResult } from './http-
 /** Typed identity: gives a plugin definition its types without a cast. */
 export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d: PluginDefinition<K, S>) => d
 export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
+export { createRedisConnection, redactedUrl, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'

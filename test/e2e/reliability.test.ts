@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
 import { startGatewayProcess } from '../support/process.ts'
+import { startRedis } from '../support/redis.ts'
 import { until } from '../support/until.ts'
 
 const body = (model: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra })
@@ -109,6 +110,29 @@ describe('auth and rate limits', () => {
       await res.text()
     }
     expect(statuses).toEqual([200, 200, 429])
+  })
+
+  test('two gateways share rate limits through Redis, and keep serving when Redis dies', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using redis = await startRedis()
+    const shared = { keys: [{ name: 'carol', key: 'carol-secret-key', requestsPerMinute: 3 }], redis: { url: redis.url } }
+    await using one = await startGateway({ auth: shared, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    await using two = await startGateway({ auth: shared, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const headers = { authorization: 'Bearer carol-secret-key' }
+    const statuses: number[] = []
+    for (const gw of [one, two, one, two]) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b'), headers })
+      statuses.push(res.status)
+      await res.text()
+    }
+    expect(statuses).toEqual([200, 200, 200, 429])
+    await redis.kill()
+    const after = await fetch(`${one.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b'), headers: { authorization: 'Bearer alice-secret-key' } })
+    expect(after.status).toBe(401)
+    const served = await fetch(`${two.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:7b'), headers })
+    expect(served.status).toBe(200)
+    await served.text()
+    expect(two.logs.join('')).toContain('Redis unavailable for rate limits')
   })
 
   test('admin endpoints need the admin key; /health without it shows only the status', async () => {

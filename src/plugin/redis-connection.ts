@@ -1,4 +1,4 @@
-/** A Redis connection that fails fast while Redis is away and reconnects in the background when it returns. */
+/** For plugins and the core: a Redis connection that fails fast while Redis is away and reconnects in the background. */
 import { RedisClient } from 'bun'
 
 export interface RedisConnectionOptions {
