@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { shutdownTracing } from '../../plugins/otel/sdk.ts'
+import { parseConfig } from '../../src/config/load.ts'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
 import { OTLP_KIND, OTLP_STATUS, type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.ts'
@@ -162,6 +163,21 @@ describe('traces', () => {
       expect(span.attributes['error.type']).toBe('cancelled')
       expect(span.endNs).toBeGreaterThan(span.startNs)
     }
+  })
+
+  test('a config reload keeps the process-wide provider: requests after the reload are still traced', async () => {
+    await using sim = startSimulator({ instant: true })
+    const config = { backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: [...fastProbes, otel()] }
+    await using gw = await startGateway(config)
+    await gw.gateway.reload({ config: parseConfig({ ...config, server: { maxAttempts: 1 } }), path: undefined, baseDir: process.cwd() })
+    const client = clientTraceparent()
+    const res = await fetch(`${gw.url}/api/chat`, {
+      method: 'POST', headers: { traceparent: client.traceparent },
+      body: JSON.stringify({ model: 'qwen2.5-coder:7b', stream: false, messages: [{ role: 'user', content: 'after reload' }] }),
+    })
+    await res.text()
+    const spans = await waitForTrace(receiver, client.traceId, ['POST /api/chat', 'chat qwen2.5-coder:7b'])
+    expect(only(spans, 'chat qwen2.5-coder:7b').parentSpanId).toBe(only(spans, 'POST /api/chat').spanId)
   })
 
   test('no backend for a model is a SERVER span with ERROR and the error code as error.type', async () => {
