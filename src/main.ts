@@ -91,12 +91,7 @@ async function main(): Promise<void> {
   const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
   const hostname = flags.host ?? serverConfig.host
   const server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
-  log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
-  if (!isLoopback(hostname) && !gateway.deps.auth.required) {
-    log.warn('!!! listening on a non-loopback address with no API keys configured: anyone who can reach this port can use your models. Set auth.keys in the config. !!!', { host: hostname })
-  }
-  process.stderr.write(await formatBanner(gateway.deps, server.url.href, createColors(shouldColor(process.stderr)), path))
-
+  // Signal handlers go in before the first log line, so a signal right after startup is never the default action.
   process.on('SIGHUP', () => void reload().catch(() => {}))
   if (loaded.config.server.watchConfig && path) watchConfig(path, () => void reload().catch(() => {}))
   let stopping = false
@@ -111,6 +106,11 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+  log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
+  if (!isLoopback(hostname) && !gateway.deps.auth.required) {
+    log.warn('!!! listening on a non-loopback address with no API keys configured: anyone who can reach this port can use your models. Set auth.keys in the config. !!!', { host: hostname })
+  }
+  process.stderr.write(await formatBanner(gateway.deps, server.url.href, createColors(shouldColor(process.stderr)), path))
 }
 
 function isLoopback(host: string): boolean {

@@ -76,6 +76,11 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       lastError = new OverloadedError(`backend "${option.backend}" is at maxConcurrency and its queue is full`, 429, 1)
       continue
     }
+    // The client may have left while queued: its abort event has fired already, so check before starting.
+    if (clientSignal.aborted) {
+      releaseSlot()
+      throw new UpstreamError('client disconnected', 499)
+    }
     const plan = planUpstream(request, input.raw, backend, option.model)
     const traced = startAttempt(input.traceContext, { request, model: option.model, backend, url: plan.url, attempt, startedMs: input.startedMs }, plan.headers, input.traceparent)
     const controller = new AbortController()
