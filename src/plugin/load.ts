@@ -24,7 +24,8 @@ const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
   classifier: ['learned-classifier'],
   selector: ['tiered-selector'],
   probe: ['ollama-probe', 'openai-probe'],
-  telemetry: ['dashboard'],
+  cache: ['memory-cache'],
+  telemetry: ['dashboard', 'prometheus', 'otel'],
 }
 
 interface Resolved {

@@ -102,9 +102,11 @@ describe('prometheus /metrics', () => {
     )
   })
 
-  test('a gateway without the prometheus plugin has no /metrics', async () => {
+  test('/metrics is on by default, and off when the prometheus plugin is disabled', async () => {
     await using sim = startSimulator({ instant: true })
-    await using gw = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
-    expect((await fetch(`${gw.url}/metrics`)).status).toBe(404)
+    await using on = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    expect((await fetch(`${on.url}/metrics`)).status).toBe(200)
+    await using off = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: [...fastProbes, { use: 'prometheus', enabled: false }] })
+    expect((await fetch(`${off.url}/metrics`)).status).toBe(404)
   })
 })
