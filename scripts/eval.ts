@@ -6,7 +6,7 @@ import type { Classification, GatewayInfo, Logger, PluginDefinition } from 'swit
 import { classifierPlugins } from '../plugins/classifiers.ts'
 import { groupedCrossValidation, leaveOneSourceOut } from '../plugins/learned-classifier/cross-validate.ts'
 import type { HeldOut } from '../plugins/learned-classifier/cross-validate.ts'
-import { readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
+import { isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
 import type { LabelledRow } from '../plugins/learned-classifier/dataset.ts'
 import { createFeaturizer } from '../plugins/learned-classifier/featurize.ts'
 import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
@@ -14,7 +14,8 @@ import { computeReport, formatReport } from './classifier-report.ts'
 import type { Prediction, Report } from './classifier-report.ts'
 
 const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] [--options JSON] [--config FILE]
-       [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc]]`
+       [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc] [--extra FILE.jsonl]...]
+  --extra FILE   with --folds: rows added to every training split and never scored (repeatable or comma-separated)`
 
 const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
@@ -73,7 +74,7 @@ async function main() {
     options: {
       data: { type: 'string' }, classifier: { type: 'string' }, options: { type: 'string' }, config: { type: 'string' },
       json: { type: 'boolean', default: false }, predictions: { type: 'string' }, folds: { type: 'string' },
-      seed: { type: 'string', default: '1' }, 'exclude-nc': { type: 'boolean', default: false }, help: { type: 'boolean' },
+      seed: { type: 'string', default: '1' }, extra: { type: 'string', multiple: true }, 'exclude-nc': { type: 'boolean', default: false }, help: { type: 'boolean' },
     },
   })
   if (values.help || !values.data) {
@@ -88,6 +89,7 @@ async function main() {
   let latencies: number[]
   let title = choice.name
   let extra: Record<string, unknown> = {}
+  if (values.extra && !values.folds) throw new Error('--extra adds training rows: it needs --folds')
   if (values.folds) {
     if (choice.name !== 'learned-classifier') throw new Error('--folds trains models: only learned-classifier supports it')
     const k = Number(values.folds)
@@ -101,17 +103,20 @@ async function main() {
       featurize(rowRequest(r))
       return (Bun.nanoseconds() - t) / 1000
     })
+    const extraRows = (await readExtraRows(values.extra)).filter((r) => !values['exclude-nc'] || !isNonCommercial(r))
     const input = {
       rows, vectors, train: { ...DEFAULT_TRAIN_OPTIONS, seed }, excludeNonCommercial: values['exclude-nc'],
+      extra: extraRows.map((r) => ({ fv: featurize(rowRequest(r)), label: r.label })),
       bias: TASK_CLASSES.map((c) => opts.bias?.[c] ?? 0) as [number, number, number],
     }
     held = groupedCrossValidation(input, k, seed)
     const loso = computeReport(toPredictions(rows, leaveOneSourceOut(input)), latencies)
-    title = `${choice.name} grouped ${k}-fold CV${values['exclude-nc'] ? ' (trained without NC rows)' : ''}`
+    const plus = extraRows.length > 0 ? ` (+${extraRows.length} extra training rows, not scored)` : ''
+    title = `${choice.name} grouped ${k}-fold CV${values['exclude-nc'] ? ' (trained without NC rows)' : ''}${plus}`
     const elapsed = (Bun.nanoseconds() - start) / 1e9
     console.log(formatReport(`${choice.name} leave-one-source-out`, loso))
     console.log(`cross-validation took ${elapsed.toFixed(1)} s\n`)
-    extra = { folds: k, leave_one_source_out: { accuracy: loso.accuracy, macro_f1: loso.macro_f1, per_source: loso.per_source } }
+    extra = { folds: k, extra_training_rows: extraRows.length, leave_one_source_out: { accuracy: loso.accuracy, macro_f1: loso.macro_f1, per_source: loso.per_source } }
   } else {
     ;({ held, latencies } = await runClassifier(rows, choice))
   }

@@ -1,19 +1,20 @@
 /** Training CLI: fit the learned classifier on labelled JSONL and write a weights file (reproducible with --seed). */
 import { parseArgs } from 'node:util'
 import { TASK_CLASSES } from 'switchyard/plugin'
-import { isNonCommercial, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
+import { isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
 import { createFeaturizer, DEFAULT_FEATURE_SPEC } from '../plugins/learned-classifier/featurize.ts'
 import { encodeModel } from '../plugins/learned-classifier/model.ts'
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../plugins/learned-classifier/train.ts'
 
-const USAGE = `usage: bun scripts/train.ts --data FILE.jsonl --out FILE.json [--seed N] [--epochs N] [--bits N] [--exclude-nc]
-  --exclude-nc   leave out rows whose license is non-commercial (CC-BY-NC-*)
+const USAGE = `usage: bun scripts/train.ts --data FILE.jsonl --out FILE.json [--extra FILE.jsonl]... [--seed N] [--epochs N] [--bits N] [--exclude-nc]
+  --extra FILE   more rows appended to the training data (repeatable or comma-separated), e.g. the coverage-gap supplement
+  --exclude-nc   leave out rows whose license is non-commercial (CC-BY-NC-*), extra rows included
   cross-validation: bun scripts/eval.ts --data FILE.jsonl --classifier learned-classifier --folds 5`
 
 async function main() {
   const { values } = parseArgs({
     options: {
-      data: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string', default: '1' },
+      data: { type: 'string' }, out: { type: 'string' }, extra: { type: 'string', multiple: true }, seed: { type: 'string', default: '1' },
       epochs: { type: 'string' }, bits: { type: 'string' }, 'exclude-nc': { type: 'boolean', default: false },
       help: { type: 'boolean' },
     },
@@ -22,7 +23,7 @@ async function main() {
     console.log(USAGE)
     process.exit(values.help ? 0 : 2)
   }
-  const all = await readRows(values.data)
+  const all = [...(await readRows(values.data)), ...(await readExtraRows(values.extra))]
   const rows = values['exclude-nc'] ? all.filter((r) => !isNonCommercial(r)) : all
   const spec = { ...DEFAULT_FEATURE_SPEC, ...(values.bits && { bits: Number(values.bits) }) }
   const seed = Number(values.seed)
@@ -34,7 +35,10 @@ async function main() {
   const model = trainModel(examples, {
     seed, epochs, spec,
     meta: {
-      trainedOn: { rows: rows.length, excludedNonCommercial: values['exclude-nc'], sources, licenses: [...new Set(rows.map((r) => r.license))].sort() },
+      trainedOn: {
+        rows: rows.length, excludedNonCommercial: values['exclude-nc'], sources,
+        extra: (values.extra ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '').map((f) => f.split('/').at(-1)), licenses: [...new Set(rows.map((r) => r.license))].sort(),
+      },
       perClass: Object.fromEntries(TASK_CLASSES.map((c) => [c, rows.filter((r) => r.label === c).length])),
       seed, epochs,
     },

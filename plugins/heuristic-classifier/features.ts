@@ -22,7 +22,12 @@ export interface RequestFeatures {
   readonly examples: number
   readonly bullets: number
   readonly question: boolean
+  /** Intent vocabulary in the prompt's prose (code blocks left out): what kind of work is asked for, not how long it is. */
+  readonly intent: Readonly<Record<IntentKind, number>>
 }
+
+export const INTENT_KINDS = ['design', 'restructure', 'concurrency', 'scale', 'security', 'edit', 'implement'] as const
+export type IntentKind = (typeof INTENT_KINDS)[number]
 
 const FENCE = /```[\s\S]*?(?:```|$)/g
 const FUNCTION_DEF = /\b(?:def|function|func|fn)\s+\w+\s*\(|\b(?:public|private|protected|static)\s+\w[\w<>[\]]*\s+\w+\s*\(|=>/g
@@ -32,6 +37,95 @@ const IMPERATIVE = /\b(?:write|implement|create|build|design|add|make|return|com
 const CONSTRAINT = /\bmust\b|\bwithout\b|\bshould not\b|\bat (?:most|least)\b|\bO\([^)]{1,20}\)|\bconstraints?\b|\bedge cases?\b|\bin[- ]place\b|\btime complexity\b|\bspace complexity\b|\befficient(?:ly)?\b|\b10\^\d|<=|>=|≤|≥|\bmodulo\b/gi
 const EXAMPLE = /\bexample\s*\d*\s*:|\binput\s*:|\boutput\s*:|>>>\s/gi
 const BULLET = /^\s*(?:[-*•]|\d+[.)])\s+\S/gm
+// Short prompts are often short only because the hard part is in the words: "design a distributed ...".
+// Words and two-word phrases (`_` joins a phrase; a hyphen in the text counts as a space), looked up per token.
+const INTENT_TERMS: Readonly<Record<IntentKind, string>> = {
+  design: 'design designs designed designing architect architects architecture architectures architectural '
+    + 'distributed regions multi_region multiple_regions multi_tenant multitenant shard shards sharded '
+    + 'sharding replicate replicated replication replica replicas failover fail_over microservice '
+    + 'microservices monolith monolithic event_driven event_sourced event_sourcing cqrs consensus tradeoff '
+    + 'tradeoffs trade_off trade_offs bounded_context bounded_contexts high_availability highly_available '
+    + 'fault_tolerant fault_tolerance consistency system_design load_balancer load_balancing',
+  restructure: 'refactor refactors refactored refactoring restructure restructured restructuring modularize '
+    + 'modularise decouple decoupled decoupling dependency_injection plugin plugins into_services '
+    + 'into_modules into_packages into_layers hexagonal layered migrate migrating migrated '
+    + 'migration migrations downtime backward_compatible backwards_compatible without_breaking rollout',
+  concurrency: 'race races race_condition data_race deadlock deadlocks deadlocked deadlocking livelock concurrency '
+    + 'concurrent concurrently thread_safe threadsafe multithreaded multi_threaded multithreading threads '
+    + 'mutex mutexes goroutine goroutines heisenbug intermittent intermittently atomic atomically '
+    + 'synchronize synchronized synchronization lost_update lost_updates loses_updates lose_updates',
+  scale: 'scale scales scaling scalable scalability p50 p90 p95 p99 p999 latency throughput per_second rps qps '
+    + 'million millions billion billions performance optimize optimise optimized optimizing optimization '
+    + 'bottleneck bottlenecks memory_usage under_load tb terabytes',
+  security: 'security vulnerable vulnerability vulnerabilities threat_model threat_modeling threat_modelling '
+    + 'attack attacks attacker attackers audit csrf xss sql_injection privilege privileges exploit exploits '
+    + 'exploitable penetration pentest',
+  edit: 'docstring docstrings doc_string jsdoc comment comments rename renaming renamed typo typos spelling '
+    + 'spell_check misspelled reformat format_this format_the format_it indent indentation indented '
+    + 'type_hints type_hint prettify tidy this_line what_does what_is define explain descriptive '
+    + 'log_message variable_name variable_names one_sentence',
+  implement: 'implement implements implementing implementation unit_test unit_tests test tests convert converts '
+    + 'port rewrite helper function script routine cli sql query validation error_handling',
+}
+
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+const hashWord = (word: string) => {
+  let h = FNV_OFFSET
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME)
+  return h
+}
+// Hashes stay int32 (no `>>> 0`) so Map keys are small integers.
+const hashPair = (a: number, b: number) => Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ b
+
+// Keyed by word hash, so scanning allocates no strings; a stray 32-bit collision costs one miscounted word at worst.
+const INTENT_LOOKUP = new Map<number, IntentKind>()
+const PHRASE_STARTS = new Set<number>()
+for (const kind of INTENT_KINDS) {
+  for (const term of INTENT_TERMS[kind].split(' ')) {
+    const [first, second] = term.split('_') as [string, string | undefined]
+    INTENT_LOOKUP.set(second === undefined ? hashWord(first) : hashPair(hashWord(first), hashWord(second)), kind)
+    if (second !== undefined) PHRASE_STARTS.add(hashWord(first))
+  }
+}
+
+/**
+ * Intent vocabulary counts over the prose of `text` (fenced code skipped), case-folded; tokens are runs of
+ * [a-z0-9], and a number with a k/m/tb/gb suffix ("50k") counts as scale.
+ */
+function countIntent(text: string): Record<IntentKind, number> {
+  const out = { design: 0, restructure: 0, concurrency: 0, scale: 0, security: 0, edit: 0, implement: 0 }
+  let prev = 0
+  let h = FNV_OFFSET
+  let start = -1
+  let inFence = false
+  for (let j = 0; j <= text.length; j++) {
+    let ch = j < text.length ? text.charCodeAt(j) : 32
+    if (ch >= 65 && ch <= 90) ch |= 32
+    if ((ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57)) {
+      if (start < 0) {
+        start = j
+        h = FNV_OFFSET
+      }
+      h = Math.imul(h ^ ch, FNV_PRIME)
+      continue
+    }
+    if (start >= 0 && !inFence) {
+      const numeric = text.charCodeAt(start) <= 57 && /^\d+(?:k|m|tb|gb)$/i.test(text.slice(start, j))
+      const phrase = PHRASE_STARTS.has(prev) ? INTENT_LOOKUP.get(hashPair(prev, h)) : undefined
+      const kind = phrase ?? INTENT_LOOKUP.get(h) ?? (numeric ? 'scale' : undefined)
+      if (kind) out[kind]++
+      prev = h
+    }
+    start = -1
+    if (ch === 96 && text.charCodeAt(j + 1) === 96 && text.charCodeAt(j + 2) === 96) {
+      inFence = !inFence
+      j += 2
+    }
+  }
+  return out
+}
+
 const QUESTION_START = /^(?:what|how|why|when|where|which|who|is|are|can|could|does|do|should)\b/i
 const CODE_LINE = /^(?: {4}|\t)\S|[;{}]\s*$|^\s*(?:def|class|import|from|return|if|for|while|const|let|var|public|private)\b.*[:({=]/
 
@@ -72,6 +166,7 @@ export function extractFeatures(req: Pick<ChatRequest, 'messages'>): RequestFeat
   const scan = text.length > 4000 ? text.slice(0, 4000) : text
   const ask = prompt.length > 3000 ? prompt.slice(0, 3000) : prompt
   const trimmed = prompt.trim()
+  const intent = countIntent(ask)
   return {
     tokens: Math.ceil(chars / 4),
     promptTokens: Math.ceil(prompt.length / 4),
@@ -88,6 +183,7 @@ export function extractFeatures(req: Pick<ChatRequest, 'messages'>): RequestFeat
     examples: count(EXAMPLE, ask),
     bullets: count(BULLET, ask),
     question: trimmed.endsWith('?') || (QUESTION_START.test(trimmed) && trimmed.length < 300),
+    intent,
   }
 }
 
@@ -95,6 +191,7 @@ export function extractFeatures(req: Pick<ChatRequest, 'messages'>): RequestFeat
 export const DENSE_FEATURE_NAMES = [
   'log-tokens', 'log-prompt-tokens', 'code-share', 'code-blocks', 'lines', 'functions', 'classes', 'files', 'depth',
   'system-tokens', 'imperatives', 'constraints', 'examples', 'bullets', 'question',
+  ...INTENT_KINDS.map((k) => `intent-${k}` as const),
 ] as const
 
 export function denseFeatures(f: RequestFeatures): number[] {
@@ -102,6 +199,6 @@ export function denseFeatures(f: RequestFeatures): number[] {
   return [
     l(f.tokens) / 4, l(f.promptTokens) / 4, f.codeShare, l(f.codeBlocks), l(f.lines) / 2, l(f.functions), l(f.classes),
     l(f.files), l(f.depth), l(f.systemTokens) / 4, l(f.imperatives), l(f.constraints), l(f.examples), l(f.bullets),
-    f.question ? 1 : 0,
+    f.question ? 1 : 0, ...INTENT_KINDS.map((k) => l(f.intent[k])),
   ]
 }

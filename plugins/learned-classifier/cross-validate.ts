@@ -6,7 +6,7 @@ import type { LabelledRow } from './dataset.ts'
 import type { FeatureVector } from './featurize.ts'
 import { modelLogits } from './model.ts'
 import { createRandom, shuffleInPlace, trainModel } from './train.ts'
-import type { TrainOptions } from './train.ts'
+import type { TrainExample, TrainOptions } from './train.ts'
 
 const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
 
@@ -120,6 +120,8 @@ export interface ValidationInput {
   readonly bias: readonly [number, number, number]
   /** Leave non-commercially licensed rows out of every training split (they are still scored). */
   readonly excludeNonCommercial: boolean
+  /** Added to every training split and never scored (a supplement), so the scored rows' numbers stay honest. */
+  readonly extra?: readonly TrainExample[]
 }
 
 /** Train on `trainRows`, predict `testRows`; training never sees a scored row. */
@@ -127,7 +129,7 @@ function fitAndPredict(input: ValidationInput, trainRows: readonly number[], tes
   const examples = trainRows
     .filter((i) => !input.excludeNonCommercial || !isNonCommercial(input.rows[i]!))
     .map((i) => ({ fv: input.vectors[i]!, label: input.rows[i]!.label }))
-  const model = trainModel(examples, input.train)
+  const model = trainModel([...examples, ...(input.extra ?? [])], input.train)
   return testRows.map((row) => {
     const [s, m, c] = modelLogits(model, input.vectors[row]!)
     const scores = softmaxScores({ SIMPLE: s + input.bias[0], MODERATE: m + input.bias[1], COMPLEX: c + input.bias[2] })

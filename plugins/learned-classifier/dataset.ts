@@ -26,6 +26,12 @@ export async function readRows(path: string): Promise<LabelledRow[]> {
   return rows
 }
 
+/** Read every `--extra` file (flags may repeat and hold comma-separated paths), in order. */
+export async function readExtraRows(flags: readonly string[] | undefined): Promise<LabelledRow[]> {
+  const paths = (flags ?? []).flatMap((f) => f.split(',')).map((p) => p.trim()).filter((p) => p !== '')
+  return (await Promise.all(paths.map(readRows))).flat()
+}
+
 /** Rows under a non-commercial license (CC-BY-NC-*), which the shipped weights can leave out. */
 export const isNonCommercial = (row: Pick<LabelledRow, 'license'>) => /\bNC\b|non-?commercial/i.test(row.license)
 

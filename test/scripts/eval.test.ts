@@ -1,4 +1,4 @@
-/** scripts/eval.ts: report shape of --json, predictions file, grouped folds, and the --config contract. */
+/** scripts/eval.ts and train.ts: report shape of --json, predictions file, grouped folds with --extra, and the --config contract. */
 import { describe, expect, test } from 'bun:test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -60,6 +60,30 @@ describe('scripts/eval.ts', () => {
       expect(report.folds).toBe(3)
       expect(report.n).toBe(18)
       expect(report).toHaveProperty('leave_one_source_out.per_source.qa')
+    })
+  })
+
+  test('--extra rows join every training fold but are never scored, and need --folds', async () => {
+    await withData(async (dir, data) => {
+      const extra = join(dir, 'extra.jsonl')
+      const rows = Array.from({ length: 6 }, (_, i) => ({ id: `x${i}`, prompt: `design a sharded service ${i}`, label: 'COMPLEX', source: 'extra', license: 'MIT' }))
+      await Bun.write(extra, rows.map((r) => JSON.stringify(r)).join('\n'))
+      const out = runEval(['--data', data, '--folds', '3', '--extra', `${extra},${extra}`, '--json'])
+      expect(out.code).toBe(0)
+      const report = lastJson(out.stdout)
+      expect(report.n).toBe(18)
+      expect(report.extra_training_rows).toBe(12)
+      expect(Object.keys(report.per_source as object)).not.toContain('extra')
+      const bad = runEval(['--data', data, '--extra', extra])
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain('--extra adds training rows: it needs --folds')
+      const weights = join(dir, 'w.json')
+      const train = Bun.spawnSync([process.execPath, 'scripts/train.ts', '--data', data, '--extra', extra, '--extra', extra, '--out', weights], { stdout: 'pipe', stderr: 'pipe' })
+      expect(train.exitCode).toBe(0)
+      expect(train.stdout.toString()).toContain('trained on 30 rows')
+      const meta = (await Bun.file(weights).json()).meta as { trainedOn: { rows: number; extra: string[]; sources: string[] } }
+      expect(meta.trainedOn).toMatchObject({ rows: 30, extra: ['extra.jsonl', 'extra.jsonl'] })
+      expect(meta.trainedOn.sources).toContain('extra')
     })
   })
 
