@@ -43,7 +43,7 @@ export function gatewayVariants(up: Upstreams): Variants {
   return {
     missing,
     variants: [
-      { name: 'default', description: 'default plugins (keyword-classifier, tiered-selector, probes)' },
+      { name: 'default', description: 'no `plugins` key: the built-in defaults for every kind' },
       { name: 'cache+otel', description: `default + ${[...cache, ...otel].map((p) => p.use).join(' + ') || 'nothing (plugins missing)'}`, plugins: [...cache, ...otel] },
       { name: 'cache', description: `default + ${cache.map((p) => p.use).join(' + ') || 'nothing (plugin missing)'}, tracing off`, plugins: cache },
     ],

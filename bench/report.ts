@@ -17,6 +17,8 @@ export interface ReportTarget {
   readonly gateway: boolean
   readonly openaiOnly?: boolean
   readonly description?: string
+  /** Scenarios the target failed at preflight (a peer that cannot do them); shown as n/a. */
+  readonly unsupported?: readonly string[]
 }
 
 /** The bare proxy has no `auto`: its reference for `x-auto` is the same request with the named model. */
@@ -32,7 +34,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 
 /** Only gateways classify: others measure `auto` rows as the named-model request, so those cells are not repeated. */
 export function skip(target: ReportTarget, scenario: Scenario): boolean {
-  return (target.openaiOnly === true && scenario.protocol !== 'openai') || (!target.gateway && scenario.auto)
+  return (target.openaiOnly === true && scenario.protocol !== 'openai') || (!target.gateway && scenario.auto) || (target.unsupported?.includes(scenario.name) ?? false)
 }
 
 export function renderTables({ info, results, scenarios, targets, protocols }: ReportInput): string {
@@ -74,7 +76,7 @@ export function renderTables({ info, results, scenarios, targets, protocols }: R
     const idle = median(m?.idleKb ?? [])
     const peak = median(m?.peakKb ?? [])
     const ref = (x: number, y: number) => (t.name === 'bare' ? '' : ` (${ratio(x, y)})`)
-    return [t.name, `${mb(idle)}${ref(idle, median(b?.idleKb ?? []))}`, `${mb(peak)}${ref(peak, median(b?.peakKb ?? []))}`, `${Math.round(median(m?.openAtOnce ?? []))}`, `${m?.errors ?? 0}`]
+    return [t.name, `${mb(idle)}${ref(idle, median(b?.idleKb ?? []))}`, `${mb(peak)}${ref(peak, median(b?.peakKb ?? []))}`, Number.isFinite(median(m?.openAtOnce ?? [])) ? `${Math.round(median(m?.openAtOnce ?? []))}` : 'n/a', `${m?.errors ?? 0}`]
   })
   return [
     `Run: ${info.date}; ${info.machine}; bun ${info.bun}${info.node ? `; node ${info.node}` : ''}; load: ${info.loadTool}; ${info.pinning}.`,

@@ -69,23 +69,32 @@ const log = (line: string) => console.error(`[bench] ${line}`)
 if (!hasWrk()) log('wrk not found: install it for saturation runs (apt-get install -y wrk / brew install wrk); using the Bun closed-loop generator instead')
 if (!hasTaskset()) log('taskset not available or fewer than 2 cores: processes are not pinned')
 
-const reportTarget = (t: Target): ReportTarget => ({ name: t.name, gateway: t.kind === 'gateway', openaiOnly: t.openaiOnly, description: t.variant?.description ?? (t.kind === 'bare' ? 'bench/bare-proxy.ts: fetch upstream, stream the body back' : t.kind === 'peer' ? '@portkey-ai/gateway on Node, provider ollama with custom host' : undefined) })
+/** Scenarios a peer failed at preflight, by target name. */
+const unsupported = new Map<string, string[]>()
+
+const reportTarget = (t: Target): ReportTarget => ({
+  name: t.name,
+  gateway: t.kind === 'gateway',
+  openaiOnly: t.openaiOnly,
+  unsupported: unsupported.get(t.name),
+  description: t.variant?.description ?? (t.kind === 'bare' ? 'bench/bare-proxy.ts: fetch upstream, stream the body back' : t.kind === 'peer' ? '@portkey-ai/gateway on Node, provider ollama with custom host' : undefined),
+})
+const streamsOk = (t: Target) => !unsupported.get(t.name)?.some((s) => s.includes('stream'))
 
 async function run(fleet: Fleet): Promise<void> {
   const results = new Results()
   const notes: string[] = [...fleet.missing.map((m) => `not included: ${m}`)]
   await warmSlowModels(fleet.slowUpstream)
-  let targets = [...fleet.targets]
-  for (const t of [...targets]) {
+  const targets = [...fleet.targets]
+  for (const t of targets) {
     for (const s of scenarios) {
       if (skip(reportTarget(t), s)) continue
       try {
         await preflight(t, s)
       } catch (error) {
         if (t.kind !== 'peer') throw error
-        notes.push(`portkey dropped: ${error instanceof Error ? error.message : String(error)}`)
-        targets = targets.filter((x) => x !== t)
-        break
+        unsupported.set(t.name, [...(unsupported.get(t.name) ?? []), s.name])
+        notes.push(`${t.name} cannot serve ${s.name} here, left out: ${error instanceof Error ? error.message : String(error)}`)
       }
     }
   }
@@ -116,7 +125,7 @@ async function run(fleet: Fleet): Promise<void> {
     log(`round ${round}/${rounds}: streams and memory`)
     for (const p of protocols) {
       for (const t of targets) {
-        if (t.openaiOnly && p !== 'openai') continue
+        if ((t.openaiOnly && p !== 'openai') || !streamsOk(t)) continue
         const f = await measureFirstByte(t, p, firstByteCount)
         const st = results.stream(t.name, p)
         st.ttfbUs.push(f.ttfbUs)
@@ -125,6 +134,7 @@ async function run(fleet: Fleet): Promise<void> {
       }
     }
     for (const t of targets) {
+      if (!streamsOk(t)) continue
       const o = await measureOpenStreams(t, openStreams)
       const m = results.mem(t.name)
       m.peakKb.push(o.rssPeakKb)
