@@ -43,20 +43,26 @@ describe('faults and limits', () => {
       backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url, maxConcurrency: 1, maxQueue: 1 }],
       plugins: fastProbes,
     })
-    const controller = new AbortController()
-    const send = () => fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b'), signal: controller.signal }).catch(() => undefined)
-    const first = send()
+    const send = (signal: AbortSignal) =>
+      fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b'), signal }).catch(() => undefined)
+    const running = new AbortController()
+    const queued = new AbortController()
+    const first = send(running.signal)
     await until(() => sim.stats().active === 1, 2_000, 'the first request to run')
-    const second = send()
+    const second = send(queued.signal)
     await until(() => gw.gateway.deps.admission.queued('gpu0') === 1, 2_000, 'the second request to queue')
     const third = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: body('qwen2.5-coder:1.5b') })
     expect(third.status).toBe(429)
     expect(third.headers.get('retry-after')).toBe('1')
     expect((await third.json()).error.code).toBe('overloaded')
-    controller.abort()
+    // A client leaving while queued leaves the queue and never reaches the backend.
+    queued.abort()
+    await until(() => gw.gateway.deps.admission.queued('gpu0') === 0, 2_000, 'the queue to empty')
+    running.abort()
     await Promise.all([first, second])
-    await until(() => sim.stats().active === 0 && gw.gateway.deps.admission.queued('gpu0') === 0, 3_000, 'everything released')
+    await until(() => sim.stats().active === 0, 3_000, 'everything released')
     expect(sim.stats().requests).toBe(1)
+    expect(sim.stats().aborted).toBe(1)
   })
 })
 
