@@ -133,12 +133,12 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
   app.route('/', createAdminRoutes())
   app.all('*', async function pluginRoutes(c, next) {
     // Endpoints served by telemetry plugins of the config this request started with.
-    for (const plugin of c.var.deps.plugins.of('telemetry')) {
+    for (const plugin of c.get('deps').plugins.of('telemetry')) {
       for (const route of plugin.instance.routes ?? []) {
         if (route.method !== c.req.method && !(route.method === 'GET' && c.req.method === 'HEAD')) continue
         const matches = route.path.endsWith('*') ? c.req.path.startsWith(route.path.slice(0, -1)) : c.req.path === route.path
         if (!matches) continue
-        if (!route.public) c.var.deps.auth.admin(c.req.raw)
+        if (!route.public) c.get('deps').auth.admin(c.req.raw)
         return route.handle(c.req.raw)
       }
     }
@@ -146,7 +146,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
   })
   app.get('/', (c) => c.text('switchyard is running'))
   app.post('/router/reload', async (c) => {
-    c.var.deps.auth.admin(c.req.raw)
+    c.get('deps').auth.admin(c.req.raw)
     if (!options.reloadFromSource) return c.json({ error: { message: 'reload is not available here', type: 'invalid_request_error', param: null, code: 'not_found' } }, 404)
     try {
       await options.reloadFromSource()
@@ -161,7 +161,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     return c.req.path.startsWith('/api/') ? c.json({ error: e.message }, 404) : c.json(openAIErrorBody(e), 404)
   })
   app.onError((error, c) => {
-    const e = describeError(error, c.var.deps?.log)
+    const e = describeError(error, c.get('deps')?.log)
     return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return {

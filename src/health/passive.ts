@@ -22,6 +22,7 @@ export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): 
       return breakers.has(key) ? breakers.get(key).state() : ('closed' as CircuitState)
     },
     record(backend, model, outcome: Outcome) {
+      if (outcome.cancelled) return
       for (const key of [breakerKey(backend), breakerKey(backend, model)]) {
         const breaker = breakers.get(key)
         if (outcome.ok) breaker.onSuccess()

@@ -17,6 +17,8 @@ interface BackendState {
 
 export interface Outcome {
   readonly ok: boolean
+  /** The client went away: neither a success nor a failure of the backend. */
+  readonly cancelled?: boolean
   readonly latencyMs?: number
   readonly ttftMs?: number
   readonly error?: string
@@ -136,7 +138,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
         done = true
         if (s) s.inFlight--
         passive.record(backend, model, { latencyMs: performance.now() - started, ...outcome })
-        if (s && !outcome.ok && outcome.error) s.lastError = outcome.error
+        if (s && !outcome.ok && !outcome.cancelled && outcome.error) s.lastError = outcome.error
         cached = undefined
       }
     },

@@ -55,7 +55,7 @@ export function createAdminRoutes() {
   const app = new Hono<PipelineEnv>()
   app.get('/health/live', (c) => c.json({ status: 'ok' }))
   app.get('/health', async (c) => {
-    const deps = c.var.deps
+    const deps = c.get('deps')
     const { ok, body } = await healthReport(deps)
     let detailed = true
     try {
@@ -67,7 +67,7 @@ export function createAdminRoutes() {
     return c.json(detailed ? body : { status: body.status }, ok ? 200 : 503)
   })
   app.post('/router/explain', async (c) => {
-    const deps = c.var.deps
+    const deps = c.get('deps')
     deps.auth.admin(c.req.raw)
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     if (typeof json.model !== 'string') json.model = 'auto'
@@ -91,7 +91,7 @@ export function createAdminRoutes() {
     })
   })
   app.onError((error, c) => {
-    const e = describeError(error, c.var.deps?.log)
+    const e = describeError(error, c.get('deps')?.log)
     return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return app

@@ -30,14 +30,19 @@ const isCacheHit = (status: string | undefined) => status === 'hit' || status ==
  * event and no `response`; a forwarded answer emits its own when the body ends.
  */
 function emitUnfinished(c: Context<PipelineEnv>): void {
-  const { request, responded, cacheStatus, selection, target, deps } = c.var
+  const request = c.get('request')
+  const responded = c.get('responded')
+  const cacheStatus = c.get('cacheStatus')
+  const selection = c.get('selection')
+  const target = c.get('target')
+  const deps = c.get('deps')
   if (!request || responded || isCacheHit(cacheStatus)) return
   if (!c.error && selection) return
   c.set('responded', true)
   deps.emit({
-    stage: 'response', requestId: c.var.requestId, timeMs: Date.now(), status: c.res.status, error: c.error?.message,
-    backend: selection?.backend, model: selection?.model, durationMs: performance.now() - c.var.startedMs,
-    route: target?.kind === 'route' ? target.name : undefined, classification: c.var.classification, cache: cacheStatus,
+    stage: 'response', requestId: c.get('requestId'), timeMs: Date.now(), status: c.res.status, error: c.error?.message,
+    backend: selection?.backend, model: selection?.model, durationMs: performance.now() - c.get('startedMs'),
+    route: target?.kind === 'route' ? target.name : undefined, classification: c.get('classification'), cache: cacheStatus,
   })
 }
 
@@ -78,9 +83,9 @@ function finishSpan(c: Context<PipelineEnv>, span: Span): void {
   span.setAttributes({
     [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
     ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
-    ...(c.var.cacheStatus ? { [ATTR_SWITCHYARD_CACHE]: c.var.cacheStatus } : {}),
+    ...(c.get('cacheStatus') ? { [ATTR_SWITCHYARD_CACHE]: c.get('cacheStatus') } : {}),
   })
-  const request = c.var.request
+  const request = c.get('request')
   if (request) {
     span.setAttributes({ [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATIONS[request.operation], [ATTR_GEN_AI_REQUEST_MODEL]: request.model })
   }
@@ -106,7 +111,7 @@ export function traceRequest(): MiddlewareHandler<PipelineEnv> {
     const span = getTracer().startSpan(c.req.method, { kind: SpanKind.SERVER }, parent)
     const recording = span.isRecording()
     if (recording) {
-      span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: c.req.method, [ATTR_URL_PATH]: c.req.path, [ATTR_SWITCHYARD_REQUEST_ID]: c.var.requestId })
+      span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: c.req.method, [ATTR_URL_PATH]: c.req.path, [ATTR_SWITCHYARD_REQUEST_ID]: c.get('requestId') })
     }
     c.set('traceContext', trace.setSpan(parent, span))
     c.set('span', span)

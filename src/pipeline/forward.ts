@@ -110,7 +110,8 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     } catch (error) {
       release()
       const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
-      end({ ok: false, error: cause })
+      // A client that hung up says nothing about the backend's health.
+      end(clientSignal.aborted ? { ok: false, cancelled: true } : { ok: false, error: cause })
       traced.fail(new Error(cause, { cause: error }), clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_CONNECTION)
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: ${cause}`)
@@ -133,7 +134,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     const record = input.onComplete !== undefined || traced.wantsOutput
     const finishWith = (relayEnd: RelayEnd) => {
       release()
-      end({ ok: relayEnd.ok || relayEnd.cancelled === true, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
+      end({ ok: relayEnd.ok, cancelled: relayEnd.cancelled, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
       if (relayEnd.ok) traced.succeed(relayEnd)
       else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM)
       input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
@@ -150,7 +151,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       text = await res.text()
     } catch (error) {
       const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
-      finishWith({ ok: false, error: cause })
+      finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected' } : { ok: false, error: cause })
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)
     }

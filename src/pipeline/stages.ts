@@ -6,13 +6,18 @@ import { forward } from './forward.ts'
 import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
-import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
+import { type TraceParent, traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
 import type { Operation, Protocol } from '../plugin/types.ts'
 
 let sequence = 0
 const idPrefix = Math.random().toString(36).slice(2, 8)
+
+/** The request's SERVER span and its context, read once (Hono's `c.var` copies every variable on each read). */
+function traceParent(c: Context<PipelineEnv>): TraceParent {
+  return { span: c.get('span'), traceContext: c.get('traceContext') }
+}
 
 /** Header values must be printable ASCII: anything else becomes '?', and long values are cut. */
 export function headerSafe(value: string): string {
@@ -22,23 +27,25 @@ export function headerSafe(value: string): string {
 
 export function parseStage(protocol: Protocol, operation: Operation): MiddlewareHandler<PipelineEnv> {
   return async function parse(c, next) {
-    const deps = c.var.deps
+    const deps = c.get('deps')
     const { bytes, json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     const request = protocol === 'openai' ? parseOpenAI(operation, json) : parseOllama(operation, json)
     c.set('request', request)
     c.set('raw', bytes)
     c.set('target', resolveTarget(deps, request.model))
-    checkModelAllowed(c.var.clientKey, request.model)
-    await c.var.clientKey?.admit()
-    deps.emit({ stage: 'request', requestId: c.var.requestId, timeMs: Date.now(), request })
+    checkModelAllowed(c.get('clientKey'), request.model)
+    await c.get('clientKey')?.admit()
+    deps.emit({ stage: 'request', requestId: c.get('requestId'), timeMs: Date.now(), request })
     await next()
   }
 }
 
 export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLookup(c, next) {
-  const deps = c.var.deps
+  const deps = c.get('deps')
   if (deps.plugins.of('cache').length === 0) return next()
-  const { request, target, requestId } = c.var
+  const request = c.get('request')
+  const target = c.get('target')
+  const requestId = c.get('requestId')
   const control = c.req.header('cache-control') ?? ''
   const caches = eligibleCaches(deps, request)
   const emit = (cache: CacheStatus) => deps.emit({ stage: 'cache', requestId, timeMs: Date.now(), cache })
@@ -56,7 +63,7 @@ export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLo
     emit('bypass')
     return next()
   }
-  const { hit, failed } = await traceCacheLookup(c.var, () => lookupCache(deps, caches, key, request, target, c.req.raw.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
+  const { hit, failed } = await traceCacheLookup(traceParent(c), () => lookupCache(deps, caches, key, request, target, c.req.raw.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
   if (hit) {
     const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
     c.set('cacheStatus', status)
@@ -93,28 +100,33 @@ export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLo
 }
 
 export const classifyStage: MiddlewareHandler<PipelineEnv> = async function classify(c, next) {
-  const target = c.var.target
+  const target = c.get('target')
   if (target.kind === 'route') {
-    const deps = c.var.deps
-    const classification = await traceClassify(c.var, target.name, () => classifyRequest(deps, c.var.request, target.route, c.req.raw.signal))
+    const deps = c.get('deps')
+    const classification = await traceClassify(traceParent(c), target.name, () => classifyRequest(deps, c.get('request'), target.route, c.req.raw.signal))
     c.set('classification', classification)
-    deps.emit({ stage: 'classify', requestId: c.var.requestId, timeMs: Date.now(), route: target.name, classification })
+    deps.emit({ stage: 'classify', requestId: c.get('requestId'), timeMs: Date.now(), route: target.name, classification })
   }
   await next()
 }
 
 export const selectStage: MiddlewareHandler<PipelineEnv> = async function select(c, next) {
-  const deps = c.var.deps
-  const { request, target, classification } = c.var
+  const deps = c.get('deps')
+  const request = c.get('request')
+  const target = c.get('target')
+  const classification = c.get('classification')
   const candidates = candidatesFor(deps, target, classification)
-  const selection = await traceSelect(c.var, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, c.req.raw.signal))
+  const selection = await traceSelect(traceParent(c), candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, c.req.raw.signal))
   c.set('selection', selection)
-  deps.emit({ stage: 'select', requestId: c.var.requestId, timeMs: Date.now(), selection, backend: selection.backend, model: selection.model })
+  deps.emit({ stage: 'select', requestId: c.get('requestId'), timeMs: Date.now(), selection, backend: selection.backend, model: selection.model })
   await next()
 }
 
 function reasonHeader(c: Context<PipelineEnv>, answered: { model: string; backend: string }, notes: readonly string[]): string | undefined {
-  const { target, classification, selection, request } = c.var
+  const target = c.get('target')
+  const classification = c.get('classification')
+  const selection = c.get('selection')
+  const request = c.get('request')
   const parts: string[] = []
   if (classification) parts.push(`${classification.label} ${classification.confidence.toFixed(2)} by ${classification.classifier ?? 'classifier'}: ${classification.reasons.join(', ')}`)
   if (target.kind === 'model' && answered.model !== target.model) parts.push(`fallback: "${request.model}" unavailable, answered by "${answered.model}" (models.${target.model}.fallbacks)`)
@@ -124,43 +136,51 @@ function reasonHeader(c: Context<PipelineEnv>, answered: { model: string; backen
 }
 
 export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwardToBackend(c) {
-  const deps = c.var.deps
-  const { request, raw, selection, requestId } = c.var
+  const deps = c.get('deps')
+  const request = c.get('request')
+  const raw = c.get('raw')
+  const selection = c.get('selection')
+  const requestId = c.get('requestId')
+  const target = c.get('target')
+  const classification = c.get('classification')
+  const cacheStatus = c.get('cacheStatus')
+  const clientKey = c.get('clientKey')
+  const startedMs = c.get('startedMs')
   // Model loads can take minutes before a first byte: our own deadlines apply, not the server's idle timer.
   c.env?.timeout?.(c.req.raw, 0)
-  const key = c.var.cacheStore ? c.var.cacheKey : undefined
+  const key = c.get('cacheStore') ? c.get('cacheKey') : undefined
   const forwarded = await forward(deps, {
     request,
     raw,
     selection,
     clientSignal: c.req.raw.signal,
-    startedMs: c.var.startedMs,
-    traceContext: c.var.traceContext,
+    startedMs,
+    traceContext: c.get('traceContext'),
     traceparent: c.req.header('traceparent'),
-    onComplete: key ? (entry) => storeEntry(deps, key, entry, request, c.var.target) : undefined,
+    onComplete: key ? (entry) => storeEntry(deps, key, entry, request, target) : undefined,
     onEnd: (end) => {
       c.set('responded', true)
-      if (end.inputTokens !== undefined || end.outputTokens !== undefined) c.var.clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
+      if (end.inputTokens !== undefined || end.outputTokens !== undefined) clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
-        error: end.error, durationMs: performance.now() - c.var.startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
-        outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: c.var.target.kind === 'route' ? c.var.target.name : undefined,
-        classification: c.var.classification, cache: c.var.cacheStatus,
+        error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
+        outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
+        classification, cache: cacheStatus,
       })
     },
   })
   c.res = forwarded.response
   c.header('x-switchyard-model', headerSafe(forwarded.option.model))
   c.header('x-switchyard-backend', headerSafe(forwarded.option.backend))
-  if (c.var.classification) c.header('x-switchyard-class', c.var.classification.label)
+  if (classification) c.header('x-switchyard-class', classification.label)
   const reason = reasonHeader(c, forwarded.option, forwarded.attemptNotes)
   if (reason) c.header('x-switchyard-reason', headerSafe(reason))
-  if (c.var.cacheStatus) c.header('x-switchyard-cache', c.var.cacheStatus)
+  if (cacheStatus) c.header('x-switchyard-cache', cacheStatus)
 }
 
 /** Client keys on the model endpoints (a 401 in the endpoint's protocol shape). */
 export const authStage: MiddlewareHandler<PipelineEnv> = async function authenticate(c, next) {
-  c.set('clientKey', c.var.deps.auth.client(c.req.raw))
+  c.set('clientKey', c.get('deps').auth.client(c.req.raw))
   await next()
 }
 

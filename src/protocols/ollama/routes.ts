@@ -58,11 +58,11 @@ export function createOllamaRoutes() {
   app.post('/api/chat', parseStage('ollama', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/generate', parseStage('ollama', 'generate'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/embed', parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage)
-  app.on(['GET', 'HEAD'], '/api/tags', (c) => c.json(tags(c.var.deps)))
-  app.get('/api/ps', (c) => c.json(ps(c.var.deps)))
+  app.on(['GET', 'HEAD'], '/api/tags', (c) => c.json(tags(c.get('deps'))))
+  app.get('/api/ps', (c) => c.json(ps(c.get('deps'))))
   app.on(['GET', 'HEAD'], '/api/version', (c) => c.json({ version: OLLAMA_VERSION }))
   app.post('/api/show', async (c) => {
-    const deps = c.var.deps
+    const deps = c.get('deps')
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     const name = typeof json.model === 'string' ? json.model : typeof json.name === 'string' ? json.name : undefined
     if (!name) throw new InvalidRequestError('`model` is required')
@@ -83,7 +83,7 @@ export function createOllamaRoutes() {
     throw new NotFoundError('no such endpoint')
   })
   app.onError((error, c) => {
-    const e = describeError(error, c.var.deps?.log)
+    const e = describeError(error, c.get('deps')?.log)
     return c.json(ollamaErrorBody(e), e.status as 400, e.headers)
   })
   return app

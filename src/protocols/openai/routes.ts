@@ -19,9 +19,9 @@ export function createOpenAIRoutes() {
     ...knownModels(deps).map((id) => model(id, 'library')),
     ...routeNames(deps).map((id) => model(id, 'switchyard')),
   ]
-  app.get('/v1/models', (c) => c.json({ object: 'list', data: list(c.var.deps) }))
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: list(c.get('deps')) }))
   app.get('/v1/models/:id{.+}', (c) => {
-    const found = list(c.var.deps).find((m) => m.id === c.req.param('id'))
+    const found = list(c.get('deps')).find((m) => m.id === c.req.param('id'))
     if (!found) throw new NotFoundError(`The model \`${c.req.param('id')}\` does not exist`)
     return c.json(found)
   })
@@ -29,7 +29,7 @@ export function createOpenAIRoutes() {
     throw new NotFoundError('no such endpoint')
   })
   app.onError((error, c) => {
-    const e = describeError(error, c.var.deps?.log)
+    const e = describeError(error, c.get('deps')?.log)
     return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return app
