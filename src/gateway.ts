@@ -17,6 +17,7 @@ import { createLogger } from './log.ts'
 import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
+import { createBodyEnd, watchBody } from './pipeline/body-end.ts'
 import { startStage } from './pipeline/stages.ts'
 import { resolvePlugins, setupPlugins } from './plugin/load.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
@@ -111,19 +112,18 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     const gen = current
     gen.inFlight++
     c.set('deps', gen.deps)
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
+    const bodyEnd = createBodyEnd()
+    c.set('bodyEnd', bodyEnd)
+    bodyEnd.add(() => {
       if (--gen.inFlight === 0) gen.retired?.()
-    }
+    })
     try {
       await next()
     } finally {
       const body = c.res.body
-      if (body && c.res.headers.get('content-type')?.match(/event-stream|ndjson/)) {
-        c.res = new Response(body.pipeThrough(new TransformStream({ flush: release, cancel: release } as Transformer)), c.res)
-      } else release()
+      if (!body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) bodyEnd.fire()
+      // A relayed stream fires the hooks itself; any other stream (cache replay, shared answers) is watched once.
+      else if (body !== c.get('relayBody')) c.res = watchBody(c.res, c.req.raw.signal, bodyEnd)
     }
   })
   app.use('*', startStage())

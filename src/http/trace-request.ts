@@ -46,36 +46,6 @@ function emitUnfinished(c: Context<PipelineEnv>): void {
   })
 }
 
-const CANCELLED = { error: new Error('client disconnected'), type: ERROR_TYPE_CANCELLED }
-
-/**
- * Pass the body through and call `onEnd` exactly once: when it is read to the end, fails, or is
- * cancelled. The relay closes its stream quietly when the client left first, hence `clientGone`.
- */
-function onBodyEnd(res: Response, clientGone: AbortSignal, onEnd: (failure?: { error: unknown; type?: string }) => void): Response {
-  const reader = res.body!.getReader()
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read()
-        if (done) {
-          controller.close()
-          onEnd(clientGone.aborted ? CANCELLED : undefined)
-        } else controller.enqueue(value)
-      } catch (error) {
-        controller.error(error)
-        onEnd({ error })
-      }
-    },
-    async cancel(reason) {
-      // Let the inner relay end its own spans first, then close ours.
-      await reader.cancel(reason).catch(() => {})
-      onEnd(CANCELLED)
-    },
-  })
-  return new Response(body, res)
-}
-
 function finishSpan(c: Context<PipelineEnv>, span: Span): void {
   const status = c.res.status
   const route = matchedRoute(c)
@@ -96,11 +66,8 @@ function finishSpan(c: Context<PipelineEnv>, span: Span): void {
     return end({ error, type: status === 499 ? ERROR_TYPE_CANCELLED : c.error ? errorTypeOf(c.error) : String(status) })
   }
   if (c.error) span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(c.error))
-  if (c.res.body && /event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) {
-    c.res = onBodyEnd(c.res, c.req.raw.signal, end)
-    return
-  }
-  end()
+  // Streams end the span when their body ends; other answers have ended already.
+  c.get('bodyEnd').add(end)
 }
 
 /** SERVER span for POST requests (the model endpoints and /router/explain); GETs are metadata and go untraced. */

@@ -3,6 +3,7 @@ import type { Context as TraceContext, Span } from '@opentelemetry/api'
 import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
 import type { CacheEntry, ChatRequest, Classification, Selection } from '../plugin/types.ts'
+import type { BodyEnd } from './body-end.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
 
@@ -12,6 +13,10 @@ export interface PipelineEnv {
   Bindings: Server<undefined> | undefined
   Variables: {
     deps: GatewayDeps
+    /** Hooks run when the response body is finished. */
+    bodyEnd: BodyEnd
+    /** The relay stream forward produced, which fires `bodyEnd` itself when it is still the response body. */
+    relayBody?: ReadableStream<Uint8Array>
     clientKey?: ClientKey
     requestId: string
     startedMs: number

@@ -1,6 +1,7 @@
 /** The pipeline as Hono middleware: parse -> cache lookup -> classify -> select -> forward -> cache store. */
 import type { Context, MiddlewareHandler } from 'hono'
 import { cacheKey, cacheRuntime, eligibleCaches, followFlight, lookupCache, replayEntry, storeEntry, targetModel } from './cache.ts'
+import { CANCELLED } from './body-end.ts'
 import type { CacheStatus, PipelineEnv } from './env.ts'
 import { forward } from './forward.ts'
 import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
@@ -146,6 +147,7 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
   const cacheStatus = c.get('cacheStatus')
   const clientKey = c.get('clientKey')
   const startedMs = c.get('startedMs')
+  const bodyEnd = c.get('bodyEnd')
   // Model loads can take minutes before a first byte: our own deadlines apply, not the server's idle timer.
   c.env?.timeout?.(c.req.raw, 0)
   const key = c.get('cacheStore') ? c.get('cacheKey') : undefined
@@ -160,6 +162,7 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     onComplete: key ? (entry) => storeEntry(deps, key, entry, request, target) : undefined,
     onEnd: (end) => {
       c.set('responded', true)
+      bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: 'stream' })
       if (end.inputTokens !== undefined || end.outputTokens !== undefined) clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
@@ -170,6 +173,7 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     },
   })
   c.res = forwarded.response
+  if (forwarded.response.body) c.set('relayBody', forwarded.response.body)
   c.header('x-switchyard-model', headerSafe(forwarded.option.model))
   c.header('x-switchyard-backend', headerSafe(forwarded.option.backend))
   if (classification) c.header('x-switchyard-class', classification.label)
