@@ -22,6 +22,8 @@ export interface ForwardInput {
   /** Called once with the complete answer, for the cache. */
   readonly onComplete?: (entry: CacheEntry) => void
   readonly onEnd?: (end: RelayEnd & { backend: string; model: string; attempts: number }) => void
+  /** Response headers naming what answered, built once the answering option is known. */
+  readonly headers?: (option: SelectionOption, attemptNotes: readonly string[]) => Record<string, string>
 }
 
 export interface Forwarded {
@@ -144,7 +146,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     }
     if (request.stream && res.body) {
       const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith })
-      return { response: new Response(body, { status: 200, headers: { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache' } }), option, attemptNotes: notes }
+      return { response: new Response(body, { status: 200, headers: { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache', ...input.headers?.(option, notes) } }), option, attemptNotes: notes }
     }
     let text: string
     try {
@@ -165,7 +167,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       }
     }
     finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text) })
-    return { response: new Response(text, { status: 200, headers: { 'content-type': contentTypeFor(request) } }), option, attemptNotes: notes }
+    return { response: new Response(text, { status: 200, headers: { 'content-type': contentTypeFor(request), ...input.headers?.(option, notes) } }), option, attemptNotes: notes }
   }
   throw lastError ?? new UpstreamError('no backend could be tried')
 }

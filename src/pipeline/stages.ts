@@ -160,6 +160,14 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
     traceContext: c.get('traceContext'),
     traceparent: c.req.header('traceparent'),
     onComplete: key ? (entry) => storeEntry(deps, key, entry, request, target) : undefined,
+    headers: (option, notes) => {
+      const headers: Record<string, string> = { 'x-switchyard-model': headerSafe(option.model), 'x-switchyard-backend': headerSafe(option.backend) }
+      if (classification) headers['x-switchyard-class'] = classification.label
+      const reason = reasonHeader(c, option, notes)
+      if (reason) headers['x-switchyard-reason'] = headerSafe(reason)
+      if (cacheStatus) headers['x-switchyard-cache'] = cacheStatus
+      return headers
+    },
     onEnd: (end) => {
       c.set('responded', true)
       bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: 'stream' })
@@ -172,14 +180,9 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
       })
     },
   })
-  c.res = forwarded.response
   if (forwarded.response.body) c.set('relayBody', forwarded.response.body)
-  c.header('x-switchyard-model', headerSafe(forwarded.option.model))
-  c.header('x-switchyard-backend', headerSafe(forwarded.option.backend))
-  if (classification) c.header('x-switchyard-class', classification.label)
-  const reason = reasonHeader(c, forwarded.option, forwarded.attemptNotes)
-  if (reason) c.header('x-switchyard-reason', headerSafe(reason))
-  if (cacheStatus) c.header('x-switchyard-cache', cacheStatus)
+  // Returned, not assigned to c.res: Hono copies a finalized response on every later c.header().
+  return forwarded.response
 }
 
 /** Client keys on the model endpoints (a 401 in the endpoint's protocol shape). */

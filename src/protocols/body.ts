@@ -9,7 +9,9 @@ export interface ReadBody {
 export async function readJsonBody(req: Request, maxBytes: number): Promise<ReadBody> {
   const declared = Number(req.headers.get('content-length') ?? '0')
   if (declared > maxBytes) throw new PayloadTooLargeError(maxBytes)
-  const bytes = await readLimited(req, maxBytes)
+  // With a declared length the native reader is used (no JS stream per request); chunked bodies are counted as they come.
+  const bytes = req.headers.has('content-length') ? new Uint8Array(await req.arrayBuffer()) : await readLimited(req, maxBytes)
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(maxBytes)
   if (bytes.byteLength === 0) throw new InvalidRequestError('request body is empty; send a JSON object')
   let json: unknown
   try {
