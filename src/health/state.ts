@@ -71,15 +71,21 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
   /** Sorted model names; changes only when a probe reports (not per request), so it is kept until then. */
   let names: readonly string[] | undefined
 
-  const modelsOf = (s: BackendState): readonly ModelInfo[] => {
-    const own = declared.get(s.config.name) ?? []
+  /** The models a backend serves: discovered (minus those the config pins elsewhere) plus those pinned to it. */
+  const computeModels = (s: BackendState): readonly ModelInfo[] => {
     const found = (s.discovered ?? []).filter((m) => {
       const only = restricted.get(m.name)
       return !only || only.includes(s.config.name)
     })
-    if (own.length === 0) return found
     const names = new Set(found.map((m) => m.name))
-    return [...found, ...own.filter((m) => !names.has(m.name))].map((m) => found.find((f) => f.name === m.name) ?? m)
+    return [...found, ...(declared.get(s.config.name) ?? []).filter((m) => !names.has(m.name))]
+  }
+  /** Recomputed only when a probe reports, not for every snapshot. */
+  const modelCache = new Map<BackendState, readonly ModelInfo[]>()
+  const modelsOf = (s: BackendState): readonly ModelInfo[] => {
+    let models = modelCache.get(s)
+    if (!models) modelCache.set(s, (models = computeModels(s)))
+    return models
   }
 
   const build = (): readonly BackendView[] =>
@@ -120,6 +126,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       if (report.gpus) gpuList = report.gpus
       cached = undefined
       names = undefined
+      modelCache.clear()
       return changed
     },
     views() {
