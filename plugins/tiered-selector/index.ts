@@ -16,7 +16,7 @@ export default definePlugin({
   setup: ({ options }) => ({
     select({ candidates, backends, request }) {
       const promptTokens = estimateTokens(request)
-      const options_: (SelectionOption & { why: string })[] = []
+      const options_: (SelectionOption & { why: () => string })[] = []
       const skipped: string[] = []
       for (const model of candidates) {
         const serving = backends.filter((b) => b.models.some((m) => m.name === model))
@@ -38,7 +38,7 @@ export default definePlugin({
       return {
         model: first.model,
         backend: first.backend,
-        reasons: [`${first.model}@${first.backend}: ${first.why}`, ...skipped],
+        reasons: [`${first.model}@${first.backend}: ${first.why()}`, ...skipped],
         fallbacks: rest.slice(0, options.maxOptions - 1).map(({ model, backend }) => ({ model, backend })),
       }
     },

@@ -3,7 +3,8 @@ import type { BackendView } from 'switchyard/plugin'
 
 export interface Ranked {
   readonly backend: BackendView
-  readonly why: string
+  /** Built only for the option that is chosen (string building on every request adds up). */
+  why(): string
 }
 
 export interface Rejected {
@@ -53,7 +54,7 @@ export function rankBackends(backends: readonly BackendView[], model: string): R
   )
   return scored.map((s) => ({
     backend: s.b,
-    why: [
+    why: () => [
       s.known ? 'up' : 'health unknown', s.warm ? 'warm' : 'cold', `${s.b.inFlight} in flight`, s.full ? 'at maxConcurrency' : '',
       s.b.gpus.length ? `GPU ${Math.round(s.util)}% busy` : '',
     ].filter(Boolean).join(', '),

@@ -1,4 +1,4 @@
-/** A Map bounded by entry count that evicts the least recently used entry. */
+/** A Map bounded by entry count: two generations, the older dropped whole when the newer fills (O(1), no scans). */
 
 export interface BoundedMap<K, V> {
   get(key: K): V | undefined
@@ -7,23 +7,28 @@ export interface BoundedMap<K, V> {
 }
 
 export function createBoundedMap<K, V>(maxEntries: number): BoundedMap<K, V> {
-  const map = new Map<K, V>()
+  const half = Math.max(1, Math.ceil(maxEntries / 2))
+  let young = new Map<K, V>()
+  let old = new Map<K, V>()
+  const set = (key: K, value: V) => {
+    if (young.size >= half) {
+      old = young
+      young = new Map()
+    }
+    young.set(key, value)
+  }
   return {
     get(key) {
-      const value = map.get(key)
-      if (value !== undefined) {
-        map.delete(key)
-        map.set(key, value)
-      }
-      return value
+      const value = young.get(key)
+      if (value !== undefined) return value
+      const aged = old.get(key)
+      // A hit in the old generation is recent use: keep it in the young one.
+      if (aged !== undefined) set(key, aged)
+      return aged
     },
-    set(key, value) {
-      map.delete(key)
-      map.set(key, value)
-      if (map.size > maxEntries) map.delete(map.keys().next().value as K)
-    },
+    set,
     get size() {
-      return map.size
+      return young.size + old.size
     },
   }
 }

@@ -89,7 +89,9 @@ export async function classifyRequest(deps: GatewayDeps, request: ChatRequest, r
   let best: Classification | undefined
   for (const plugin of classifiers) {
     try {
-      const result = await withDeadline(Promise.resolve(plugin.instance.classify(request, signal)), CLASSIFY_DEADLINE_MS, signal)
+      const answer = plugin.instance.classify(request, signal)
+      // A synchronous answer needs no deadline race (and no timer).
+      const result = answer instanceof Promise ? await withDeadline(answer, CLASSIFY_DEADLINE_MS, signal) : answer
       const named = result.classifier ? result : { ...result, classifier: plugin.name }
       if (!best || named.confidence > best.confidence) best = named
     } catch (error) {
