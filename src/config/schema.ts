@@ -65,6 +65,13 @@ export const RouteConfig = v.strictObject({
   COMPLEX: v.optional(ModelList, []),
   /** Class used when classification fails. */
   default: v.optional(v.picklist(TASK_CLASSES), 'MODERATE'),
+  /**
+   * The cost/quality dial: added to each class's log-score before the label is picked. `{ "COMPLEX": -0.5 }`
+   * sends fewer prompts to the large model; positive values send more.
+   */
+  bias: v.optional(
+    v.strictObject({ SIMPLE: v.optional(v.number()), MODERATE: v.optional(v.number()), COMPLEX: v.optional(v.number()) }),
+  ),
 })
 export type RouteConfig = v.InferOutput<typeof RouteConfig>
 

@@ -2,7 +2,7 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { ModelNotFoundError, NoBackendError } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
-import type { ChatRequest, Classification, Selection, TaskClass } from '../plugin/types.ts'
+import { type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
 import type { GatewayDeps } from './deps.ts'
 
@@ -105,7 +105,19 @@ export async function classifyRequest(deps: GatewayDeps, request: ChatRequest, r
     ? failures.length ? { ...best, reasons: [...best.reasons, ...failures] } : best
     : fallbackClass(route.default, `${failures.join('; ')}; route default class ${route.default}`)
   if (failures.length === 0) deps.classifications.set(key, result)
-  return result
+  return route.bias ? applyRouteBias(result, route.bias) : result
+}
+
+/** Shift the class scores by the route's bias (as log-odds) and pick the label again; says so when it changes. */
+export function applyRouteBias(c: Classification, bias: NonNullable<RouteConfig['bias']>): Classification {
+  const total = TASK_CLASSES.reduce((sum, label) => sum + c.scores[label], 0)
+  if (total <= 0) return c
+  const weighted = TASK_CLASSES.map((label) => (c.scores[label] / total) * Math.exp(bias[label] ?? 0))
+  const sum = weighted.reduce((a, b) => a + b, 0)
+  const scores = { SIMPLE: (weighted[0] ?? 0) / sum, MODERATE: (weighted[1] ?? 0) / sum, COMPLEX: (weighted[2] ?? 0) / sum }
+  const label = TASK_CLASSES.reduce((a, b) => (scores[b] > scores[a] ? b : a))
+  if (label === c.label) return { ...c, scores, confidence: scores[label] }
+  return { ...c, label, scores, confidence: scores[label], reasons: [...c.reasons, `route bias moved ${c.label} to ${label}`] }
 }
 
 export interface Candidates {

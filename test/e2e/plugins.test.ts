@@ -41,6 +41,23 @@ describe('plugins from config', () => {
     expect(sim.stats().requests).toBe(0)
   })
 
+  test('a route bias is a cost dial: a negative COMPLEX bias sends the same prompt to a smaller tier', async () => {
+    await using sim = startSimulator({ instant: true })
+    const prompt = { model: 'auto', messages: [{ role: 'user', content: 'refactor the architecture of this service' }] }
+    await using plain = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], routes, plugins: [{ use: 'keyword-classifier' }, ...fastProbes] })
+    const before = await (await fetch(`${plain.url}/router/explain`, { method: 'POST', body: JSON.stringify(prompt) })).json()
+    expect(before.class).toBe('COMPLEX')
+    await using biased = await startGateway({
+      backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }],
+      routes: { auto: { ...routes.auto, bias: { COMPLEX: -3 } } },
+      plugins: [{ use: 'keyword-classifier' }, ...fastProbes],
+    })
+    const after = await (await fetch(`${biased.url}/router/explain`, { method: 'POST', body: JSON.stringify(prompt) })).json()
+    expect(after.class).not.toBe('COMPLEX')
+    expect(after.model).not.toBe('deepseek-coder:33b')
+    expect(after.reasons).toContain(`route bias moved COMPLEX to ${after.class}`)
+  })
+
   test('a classifier that throws falls back to the route default class and says so', async () => {
     await using sim = startSimulator({ instant: true })
     const dir = `${import.meta.dir}/../../test-output`
