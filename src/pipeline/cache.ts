@@ -147,9 +147,9 @@ export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, re
 }
 
 /** A stored answer sent again with the same framing it was recorded in. */
-export function replayEntry(entry: CacheEntry, req: ChatRequest): Response {
+export function replayEntry(entry: CacheEntry, req: ChatRequest, extraHeaders: Record<string, string> = {}): Response {
   const encoder = new TextEncoder()
-  if (!req.stream) return new Response(entry.chunks.join(''), { status: entry.status, headers: { 'content-type': entry.contentType } })
+  if (!req.stream) return new Response(entry.chunks.join(''), { status: entry.status, headers: { 'content-type': entry.contentType, ...extraHeaders } })
   let i = 0
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -158,7 +158,7 @@ export function replayEntry(entry: CacheEntry, req: ChatRequest): Response {
       else controller.enqueue(encoder.encode(chunk))
     },
   })
-  return new Response(body, { status: entry.status, headers: { 'content-type': entry.contentType, 'cache-control': 'no-cache' } })
+  return new Response(body, { status: entry.status, headers: { 'content-type': entry.contentType, 'cache-control': 'no-cache', ...extraHeaders } })
 }
 
 /** A follower's response: the leader's status, headers and bytes; undefined when it must run the request itself. */

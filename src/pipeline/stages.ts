@@ -69,12 +69,13 @@ export const cacheStage: MiddlewareHandler<PipelineEnv> = async function cacheLo
     const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
     c.set('cacheStatus', status)
     emit(status)
-    c.res = replayEntry(hit, request)
-    c.header('x-switchyard-model', headerSafe(hit.model))
-    c.header('x-switchyard-backend', headerSafe(hit.backend))
-    c.header('x-switchyard-cache', status)
-    if (hit.similarity !== undefined) c.header('x-switchyard-cache-similarity', hit.similarity.toFixed(4))
-    return
+    // One Response with every header: Hono copies a finalized response on each later c.header().
+    return replayEntry(hit, request, {
+      'x-switchyard-model': headerSafe(hit.model),
+      'x-switchyard-backend': headerSafe(hit.backend),
+      'x-switchyard-cache': status,
+      ...(hit.similarity === undefined ? {} : { 'x-switchyard-cache-similarity': hit.similarity.toFixed(4) }),
+    })
   }
   c.set('cacheStatus', failed ? 'bypass' : 'miss')
   emit(failed ? 'bypass' : 'miss')
