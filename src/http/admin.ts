@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { InvalidRequestError } from '../errors.ts'
 import type { GatewayDeps } from '../pipeline/deps.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
-import { candidatesFor, classifyRequest, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
+import { AUTO_ROUTE, type Target, candidatesFor, classifyRequest, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
 import { TASK_CLASSES } from '../plugin/types.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
@@ -72,7 +72,7 @@ export function createAdminRoutes() {
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     if (typeof json.model !== 'string') json.model = 'auto'
     const request = typeof json.prompt === 'string' ? parseOllama('generate', json) : isOllamaChat(json) ? parseOllama('chat', json) : parseOpenAI('chat', json)
-    const target = resolveTarget(deps, request.model)
+    const target = explainTarget(deps, request.model)
     const classification = target.kind === 'route' ? await classifyRequest(deps, request, target.route, c.req.raw.signal) : undefined
     const candidates = candidatesFor(deps, target, classification)
     let selection: Awaited<ReturnType<typeof selectBackend>> | undefined
@@ -95,6 +95,19 @@ export function createAdminRoutes() {
     return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return app
+}
+
+/**
+ * The target to explain. `auto` with no routes and no discovered models still gets classified (against an empty
+ * route), so a prompt can be checked before any model server is up; the selection then says why nothing serves it.
+ */
+function explainTarget(deps: GatewayDeps, model: string): Target {
+  try {
+    return resolveTarget(deps, model)
+  } catch (error) {
+    if (model !== AUTO_ROUTE || deps.config.routes) throw error
+    return { kind: 'route', name: AUTO_ROUTE, route: { SIMPLE: [], MODERATE: [], COMPLEX: [], default: 'MODERATE' } }
+  }
 }
 
 function isOllamaChat(json: Record<string, unknown>): boolean {
