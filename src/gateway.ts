@@ -18,7 +18,7 @@ import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
 import { createBodyEnd, watchBody } from './pipeline/body-end.ts'
-import { startStage } from './pipeline/stages.ts'
+import { nextRequestId } from './pipeline/stages.ts'
 import { resolvePlugins, setupPlugins } from './plugin/load.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
 import { createOllamaRoutes } from './protocols/ollama/routes.ts'
@@ -112,6 +112,8 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     const gen = current
     gen.inFlight++
     c.set('deps', gen.deps)
+    c.set('requestId', nextRequestId())
+    c.set('startedMs', performance.now())
     const bodyEnd = createBodyEnd()
     c.set('bodyEnd', bodyEnd)
     bodyEnd.add(() => {
@@ -126,7 +128,6 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       else if (body !== c.get('relayBody')) c.res = watchBody(c.res, c.req.raw.signal, bodyEnd)
     }
   })
-  app.use('*', startStage())
   app.use('*', traceRequest())
   app.route('/', createOpenAIRoutes())
   app.route('/', createOllamaRoutes())

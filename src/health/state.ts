@@ -88,24 +88,33 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
     return models
   }
 
+  /**
+   * Views are rebuilt only when a probe reports. What changes per request (in-flight counts, circuits, EWMAs)
+   * is read live through getters, so a request's begin/end costs no rebuild.
+   */
   const build = (): readonly BackendView[] =>
     [...states.values()].map((s) => {
-      const ewma = passive.ewma(s.config.name)
+      const name = s.config.name
+      const models = modelsOf(s)
+      const gpus = gpuList.filter((g) => s.gpuIndexes.includes(g.index))
       return {
-        name: s.config.name,
-        kind: s.config.kind,
-        url: s.config.url,
-        up: s.up,
-        latencyMs: s.latencyMs,
-        models: modelsOf(s),
-        loaded: s.loaded,
-        inFlight: s.inFlight,
-        maxConcurrency: s.config.maxConcurrency,
-        circuit: passive.circuit(s.config.name),
-        openModels: modelsOf(s).filter((m) => passive.circuit(s.config.name, m.name) === 'open').map((m) => m.name),
-        gpus: gpuList.filter((g) => s.gpuIndexes.includes(g.index)),
-        ewmaLatencyMs: ewma.latencyMs,
-        ewmaTtftMs: ewma.ttftMs,
+        name, kind: s.config.kind, url: s.config.url, up: s.up, latencyMs: s.latencyMs, models, loaded: s.loaded,
+        maxConcurrency: s.config.maxConcurrency, gpus,
+        get inFlight() {
+          return s.inFlight
+        },
+        get circuit() {
+          return passive.circuit(name)
+        },
+        get openModels() {
+          return models.filter((m) => passive.circuit(name, m.name) === 'open').map((m) => m.name)
+        },
+        get ewmaLatencyMs() {
+          return passive.ewma(name).latencyMs
+        },
+        get ewmaTtftMs() {
+          return passive.ewma(name).ttftMs
+        },
       }
     })
 
@@ -137,7 +146,6 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
     begin(backend, model) {
       const s = states.get(backend)
       if (s) s.inFlight++
-      cached = undefined
       const started = performance.now()
       let done = false
       return (outcome) => {
@@ -146,7 +154,6 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
         if (s) s.inFlight--
         passive.record(backend, model, { latencyMs: performance.now() - started, ...outcome })
         if (s && !outcome.ok && !outcome.cancelled && outcome.error) s.lastError = outcome.error
-        cached = undefined
       }
     },
     modelNames() {

@@ -29,13 +29,15 @@ export function headerSafe(value: string): string {
 export function parseStage(protocol: Protocol, operation: Operation): MiddlewareHandler<PipelineEnv> {
   return async function parse(c, next) {
     const deps = c.get('deps')
+    const clientKey = deps.auth.client(c.req.raw)
+    c.set('clientKey', clientKey)
     const { bytes, json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     const request = protocol === 'openai' ? parseOpenAI(operation, json) : parseOllama(operation, json)
     c.set('request', request)
     c.set('raw', bytes)
     c.set('target', resolveTarget(deps, request.model))
-    checkModelAllowed(c.get('clientKey'), request.model)
-    await c.get('clientKey')?.admit()
+    checkModelAllowed(clientKey, request.model)
+    await clientKey?.admit()
     deps.emit({ stage: 'request', requestId: c.get('requestId'), timeMs: Date.now(), request })
     await next()
   }
@@ -186,16 +188,13 @@ export const forwardStage: MiddlewareHandler<PipelineEnv> = async function forwa
   return forwarded.response
 }
 
-/** Client keys on the model endpoints (a 401 in the endpoint's protocol shape). */
+/** Client keys on the listing endpoints (a 401 in the endpoint's protocol shape); generation routes check in parse. */
 export const authStage: MiddlewareHandler<PipelineEnv> = async function authenticate(c, next) {
   c.set('clientKey', c.get('deps').auth.client(c.req.raw))
   await next()
 }
 
-export function startStage(): MiddlewareHandler<PipelineEnv> {
-  return async function start(c, next) {
-    c.set('requestId', `${idPrefix}-${(++sequence).toString(36)}`)
-    c.set('startedMs', performance.now())
-    await next()
-  }
+/** A request id, unique in this process, for events, logs and spans. */
+export function nextRequestId(): string {
+  return `${idPrefix}-${(++sequence).toString(36)}`
 }

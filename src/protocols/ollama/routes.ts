@@ -54,14 +54,13 @@ function ps(deps: GatewayDeps) {
 
 export function createOllamaRoutes() {
   const app = new Hono<PipelineEnv>()
-  app.use('/api/*', authStage)
   app.post('/api/chat', parseStage('ollama', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/generate', parseStage('ollama', 'generate'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/api/embed', parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage)
-  app.on(['GET', 'HEAD'], '/api/tags', (c) => c.json(tags(c.get('deps'))))
-  app.get('/api/ps', (c) => c.json(ps(c.get('deps'))))
+  app.on(['GET', 'HEAD'], '/api/tags', authStage, (c) => c.json(tags(c.get('deps'))))
+  app.get('/api/ps', authStage, (c) => c.json(ps(c.get('deps'))))
   app.on(['GET', 'HEAD'], '/api/version', (c) => c.json({ version: OLLAMA_VERSION }))
-  app.post('/api/show', async (c) => {
+  app.post('/api/show', authStage, async (c) => {
     const deps = c.get('deps')
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     const name = typeof json.model === 'string' ? json.model : typeof json.name === 'string' ? json.name : undefined

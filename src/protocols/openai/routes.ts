@@ -10,7 +10,6 @@ const CREATED = Math.floor(Date.now() / 1000)
 
 export function createOpenAIRoutes() {
   const app = new Hono<PipelineEnv>()
-  app.use('/v1/*', authStage)
   app.post('/v1/chat/completions', parseStage('openai', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/v1/completions', parseStage('openai', 'completion'), cacheStage, classifyStage, selectStage, forwardStage)
   app.post('/v1/embeddings', parseStage('openai', 'embed'), cacheStage, selectStage, forwardStage)
@@ -19,8 +18,8 @@ export function createOpenAIRoutes() {
     ...knownModels(deps).map((id) => model(id, 'library')),
     ...routeNames(deps).map((id) => model(id, 'switchyard')),
   ]
-  app.get('/v1/models', (c) => c.json({ object: 'list', data: list(c.get('deps')) }))
-  app.get('/v1/models/:id{.+}', (c) => {
+  app.get('/v1/models', authStage, (c) => c.json({ object: 'list', data: list(c.get('deps')) }))
+  app.get('/v1/models/:id{.+}', authStage, (c) => {
     const found = list(c.get('deps')).find((m) => m.id === c.req.param('id'))
     if (!found) throw new NotFoundError(`The model \`${c.req.param('id')}\` does not exist`)
     return c.json(found)
