@@ -21,6 +21,10 @@ export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): 
       const key = breakerKey(backend, model)
       return breakers.has(key) ? breakers.get(key).state() : ('closed' as CircuitState)
     },
+    trial(backend) {
+      const key = breakerKey(backend)
+      return breakers.has(key) && breakers.get(key).state() === 'half-open' && breakers.get(key).canPass()
+    },
     record(backend, model, outcome: Outcome) {
       if (outcome.cancelled) return
       for (const key of [breakerKey(backend), breakerKey(backend, model)]) {

@@ -34,6 +34,8 @@ export interface HealthStore {
   /** All model names any backend serves, sorted; the same array until a probe reports a change. */
   modelNames(): readonly string[]
   circuit(backend: string, model?: string): CircuitState
+  /** A half-open backend's trial slot; see PassiveHealth.trial. */
+  trial(backend: string): boolean
   lastError(backend: string): string | undefined
   /** Whether any probe has ever listed this backend's models. */
   discovered(backend: string): boolean
@@ -42,11 +44,13 @@ export interface HealthStore {
 /** Passive health decides circuits; the store only asks it. Swapped in by the gateway. */
 export interface PassiveHealth {
   circuit(backend: string, model?: string): CircuitState
+  /** For a half-open backend: take its trial slot (true at most `halfOpenMax` times until outcomes report). */
+  trial(backend: string): boolean
   record(backend: string, model: string, outcome: Outcome): void
   ewma(backend: string): { latencyMs?: number; ttftMs?: number }
 }
 
-const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', record: () => {}, ewma: () => ({}) }
+const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', trial: () => false, record: () => {}, ewma: () => ({}) }
 
 export function createHealthStore(config: Config, passive: PassiveHealth = NO_PASSIVE): HealthStore {
   const states = new Map<string, BackendState>()
@@ -165,6 +169,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       return names
     },
     circuit: (backend, model) => passive.circuit(backend, model),
+    trial: (backend) => passive.trial(backend),
     lastError: (backend) => states.get(backend)?.lastError,
     discovered: (backend) => states.get(backend)?.discovered !== undefined,
   }

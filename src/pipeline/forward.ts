@@ -52,10 +52,22 @@ async function errorMessage(res: Response): Promise<string> {
   }
 }
 
+/**
+ * A half-open backend gets one trial request, ahead of healthier options for the same model (which stay behind
+ * it as fallbacks), so its circuit can close; otherwise a backend with a healthy twin would never be tried again.
+ */
+function withTrialFirst(deps: GatewayDeps, options: SelectionOption[]): SelectionOption[] {
+  const first = options[0]
+  if (!first || options.length < 2) return options
+  const index = options.findIndex((o, i) => i > 0 && o.model === first.model && deps.health.circuit(o.backend) === 'half-open')
+  if (index === -1 || !deps.health.trial(options[index]!.backend)) return options
+  return [options[index]!, ...options.filter((_, i) => i !== index)]
+}
+
 export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<Forwarded> {
   const { request, selection, clientSignal } = input
   const server = deps.config.server
-  const options: SelectionOption[] = [{ model: selection.model, backend: selection.backend }, ...(selection.fallbacks ?? [])].slice(0, server.maxAttempts)
+  const options = withTrialFirst(deps, [{ model: selection.model, backend: selection.backend }, ...(selection.fallbacks ?? [])]).slice(0, server.maxAttempts)
   const notes: string[] = []
   let lastError: Error | undefined
   for (const [attempt, option] of options.entries()) {

@@ -83,6 +83,32 @@ describe('GPU-aware selection and health', () => {
     expect(after.backends[0].circuit).toBe('closed')
   })
 
+  test('a half-open backend gets a trial request ahead of its healthy twin, and closes when it succeeds', async () => {
+    await using a = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
+    await using b = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
+    await using gw = await startGateway({
+      backends: [{ name: 'a', kind: 'ollama', url: a.url }, { name: 'b', kind: 'ollama', url: b.url }],
+      health: { failureThreshold: 1, openMs: 300 },
+      plugins: fastProbes,
+    })
+    const explain = await (await fetch(`${gw.url}/router/explain`, { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'x' }] }) })).json()
+    const sick: string = explain.backend
+    const sickSim = sick === 'a' ? a : b
+    await queueFault(sickSim.url, 'status-500', 1)
+    // The first choice fails once (its circuit opens) and the twin answers.
+    const res = await chat(gw.url, 'qwen2.5-coder:7b')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-switchyard-backend')).not.toBe(sick)
+    await res.text()
+    expect(gw.gateway.deps.health.circuit(sick)).toBe('open')
+    await until(async () => {
+      const res = await chat(gw.url, 'qwen2.5-coder:7b')
+      await res.text()
+      return res.headers.get('x-switchyard-backend') === sick
+    }, 2_000, 'a trial request on the recovering backend')
+    expect(gw.gateway.deps.health.circuit(sick)).toBe('closed')
+  })
+
   test('a backend with the model already loaded is preferred over a cold one', async () => {
     await using cold = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
     await using warm = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
