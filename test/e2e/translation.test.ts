@@ -62,3 +62,46 @@ describe('translation between the Ollama and OpenAI protocols', () => {
     expect(body.error).toContain('not-on-server')
   })
 })
+
+describe('tool calls between the protocols', () => {
+  test('an Ollama client with tools gets whole tool calls from an OpenAI backend that streams them in pieces', async () => {
+    const seen: Record<string, unknown>[] = []
+    const chunk = (delta: unknown, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm1', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+    await using upstream = Bun.serve({
+      port: 0, hostname: '127.0.0.1',
+      async fetch(req) {
+        if (new URL(req.url).pathname === '/v1/models') return Response.json({ object: 'list', data: [{ id: 'm1', object: 'model', created: 0, owned_by: 'x' }] })
+        if (req.method !== 'POST') return new Response('not found', { status: 404 })
+        seen.push((await req.json()) as Record<string, unknown>)
+        const frames = [
+          chunk({ role: 'assistant', content: '' }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": "Par' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'is"}' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]
+        return new Response(frames.join(''), { headers: { 'content-type': 'text/event-stream' } })
+      },
+    })
+    await using gw = await startGateway({ backends: [{ name: 'vllm', kind: 'openai', url: `http://127.0.0.1:${upstream.port}` }], plugins: fastProbes })
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+    const parts = []
+    for await (const part of await new Ollama({ host: gw.url }).chat({
+      model: 'm1', stream: true, tools,
+      messages: [
+        { role: 'user', content: 'weather in Paris and Rome?' },
+        { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Rome' } } }] },
+        { role: 'tool', content: '18 C' },
+      ],
+    })) parts.push(part)
+    const calls = parts.flatMap((p) => p.message.tool_calls ?? [])
+    expect(calls).toEqual([{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }])
+    expect(parts.at(-1)?.done).toBe(true)
+    const sent = seen[0] as { tools: unknown[]; messages: { role: string; tool_calls?: { id: string; function: { arguments: string } }[]; tool_call_id?: string }[] }
+    expect(sent.tools).toEqual(tools)
+    expect(sent.messages[1]?.tool_calls?.[0]).toMatchObject({ id: 'call_0', function: { arguments: '{"city":"Rome"}' } })
+    expect(sent.messages[2]).toMatchObject({ role: 'tool', tool_call_id: 'call_0' })
+  })
+})

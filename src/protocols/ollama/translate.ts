@@ -29,11 +29,29 @@ function mapFormat(format: unknown): Json {
   return {}
 }
 
-function mapMessage(m: Json): Json {
+/**
+ * Ollama's tool results carry no call id; OpenAI needs one. Calls get ids `call_<n>` in the order they were made
+ * and each tool message answers the next unanswered call, which is how Ollama pairs them.
+ */
+function mapMessages(messages: readonly Json[]): Json[] {
+  let next = 0
+  const unanswered: string[] = []
+  return messages.map((m) => {
+    const mapped = mapMessage(m, () => {
+      const id = `call_${next++}`
+      unanswered.push(id)
+      return id
+    })
+    if (m.role === 'tool' && mapped.tool_call_id === undefined) mapped.tool_call_id = unanswered.shift() ?? `call_${next}`
+    return mapped
+  })
+}
+
+function mapMessage(m: Json, nextId: () => string): Json {
   const images = Array.isArray(m.images) ? (m.images as string[]) : []
   const toolCalls = Array.isArray(m.tool_calls)
-    ? (m.tool_calls as { function?: { name?: string; arguments?: unknown } }[]).map((call, i) => ({
-        id: `call_${i}`, type: 'function',
+    ? (m.tool_calls as { function?: { name?: string; arguments?: unknown } }[]).map((call) => ({
+        id: nextId(), type: 'function',
         function: { name: call.function?.name ?? '', arguments: JSON.stringify(call.function?.arguments ?? {}) },
       }))
     : undefined
@@ -56,7 +74,7 @@ export function toOpenAIRequest(req: ChatRequest, model: string): OpenAIPlan {
   if (req.operation === 'generate' && body.raw === true) {
     return { path: '/v1/completions', body: { ...common, prompt: body.prompt ?? '', ...(body.suffix ? { suffix: body.suffix } : {}) } }
   }
-  const messages = req.operation === 'chat' ? ((body.messages as Json[] | undefined) ?? []).map(mapMessage) : req.messages.map((m) => ({ role: m.role, content: m.content }))
+  const messages = req.operation === 'chat' ? mapMessages((body.messages as Json[] | undefined) ?? []) : req.messages.map((m) => ({ role: m.role, content: m.content }))
   return { path: '/v1/chat/completions', body: { ...common, messages, ...(Array.isArray(body.tools) ? { tools: body.tools } : {}) } }
 }
 
@@ -79,15 +97,7 @@ const doneReason = (finish: unknown) => (finish === 'length' ? 'length' : 'stop'
 function toolCallsOf(message: Json | undefined): Json[] | undefined {
   const calls = message?.tool_calls as { function?: { name?: string; arguments?: string } }[] | undefined
   if (!calls?.length) return undefined
-  return calls.map((c) => {
-    let args: unknown = {}
-    try {
-      args = JSON.parse(c.function?.arguments || '{}')
-    } catch {
-      args = { raw: c.function?.arguments }
-    }
-    return { function: { name: c.function?.name ?? '', arguments: args } }
-  })
+  return calls.map((c) => ({ function: { name: c.function?.name ?? '', arguments: parseArguments(c.function?.arguments ?? '') } }))
 }
 
 /** A whole OpenAI JSON response as the Ollama response the client asked for. */
@@ -116,30 +126,58 @@ export function createStreamMapper(req: ChatRequest, model: string, startedNs: n
   let finish: unknown
   let usage: Usage | undefined
   let ended = false
+  /** Streamed tool calls arrive in pieces (OpenAI: name once, arguments as string fragments) keyed by index. */
+  const calls = new Map<number, { name: string; args: string }>()
   const line = (o: Json) => `${JSON.stringify(o)}\n`
+  const message = (content: string, extra: Json = {}) => ({ model, created_at: new Date().toISOString(), done: false, message: { role: 'assistant', content, ...extra } })
+  /** Ollama sends a model's tool calls whole, with arguments as an object: one chunk once all pieces are in. */
+  const flushCalls = (): string => {
+    if (calls.size === 0) return ''
+    const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => ({ function: { name: c.name, arguments: parseArguments(c.args) } }))
+    calls.clear()
+    return line(message('', { tool_calls: toolCalls }))
+  }
   return {
     chunk(json: Json): string {
       if (json.usage) usage = json.usage as Usage
       const choice = (json.choices as Json[] | undefined)?.[0]
       if (!choice) return ''
-      if (choice.finish_reason) finish = choice.finish_reason
       const delta = (choice.delta as Json | undefined) ?? {}
+      const deltaCalls = delta.tool_calls as { index?: number; function?: { name?: string; arguments?: string } }[] | undefined
+      for (const [i, call] of (deltaCalls ?? []).entries()) {
+        const index = call.index ?? i
+        const pending = calls.get(index) ?? { name: '', args: '' }
+        pending.name += call.function?.name ?? ''
+        pending.args += call.function?.arguments ?? ''
+        calls.set(index, pending)
+      }
+      let out = ''
       const text = String(delta.content ?? choice.text ?? '')
       const thinking = delta.reasoning ?? delta.reasoning_content
-      const toolCalls = toolCallsOf(delta)
-      if (!text && !thinking && !toolCalls) return ''
-      const createdAt = new Date().toISOString()
-      if (req.operation === 'generate') return line({ model, created_at: createdAt, response: text, done: false })
-      return line({
-        model, created_at: createdAt, done: false,
-        message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}), ...(toolCalls ? { tool_calls: toolCalls } : {}) },
-      })
+      if (text || thinking) {
+        out += req.operation === 'generate'
+          ? line({ model, created_at: new Date().toISOString(), response: text, done: false })
+          : line(message(text, thinking ? { thinking } : {}))
+      }
+      if (choice.finish_reason) {
+        finish = choice.finish_reason
+        out += flushCalls()
+      }
+      return out
     },
     end(): string {
       if (ended) return ''
       ended = true
       const base = { model, created_at: new Date().toISOString(), done: true, done_reason: doneReason(finish), ...stats(usage, startedNs) }
-      return line(req.operation === 'generate' ? { ...base, response: '' } : { ...base, message: { role: 'assistant', content: '' } })
+      return flushCalls() + line(req.operation === 'generate' ? { ...base, response: '' } : { ...base, message: { role: 'assistant', content: '' } })
     },
+  }
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text || '{}')
+  } catch {
+    return { raw: text }
   }
 }
