@@ -165,6 +165,24 @@ describe('traces', () => {
     }
   })
 
+  test('a backend dropping the stream after the first byte ends the SERVER and CLIENT spans with ERROR', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: [...fastProbes, otel()] })
+    await fetch(`${sim.url}/sim/faults`, { method: 'POST', body: JSON.stringify({ fault: 'drop-mid-stream', count: 1 }) })
+    const client = clientTraceparent()
+    const res = await fetch(`${gw.url}/api/chat`, {
+      method: 'POST', headers: { traceparent: client.traceparent },
+      body: JSON.stringify({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'dropped' }] }),
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('"error"')
+    const spans = await waitForTrace(receiver, client.traceId, ['POST /api/chat', 'chat qwen2.5-coder:7b'])
+    for (const span of [only(spans, 'POST /api/chat'), only(spans, 'chat qwen2.5-coder:7b')]) {
+      expect(span.status.code).toBe(OTLP_STATUS.error)
+      expect(span.attributes['error.type']).toBeDefined()
+    }
+  })
+
   test('a config reload keeps the process-wide provider: requests after the reload are still traced', async () => {
     await using sim = startSimulator({ instant: true })
     const config = { backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: [...fastProbes, otel()] }
