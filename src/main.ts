@@ -90,7 +90,15 @@ async function main(): Promise<void> {
   const { server: serverConfig } = loaded.config
   const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
   const hostname = flags.host ?? serverConfig.host
-  const server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
+  let server: ReturnType<typeof Bun.serve>
+  try {
+    server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
+  } catch (error) {
+    const inUse = (error as { code?: string }).code === 'EADDRINUSE'
+    console.error(inUse ? `${hostname}:${port} is already in use; pick another with --port N (or PORT=N)` : `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`)
+    await gateway.close()
+    process.exit(1)
+  }
   // Signal handlers go in before the first log line, so a signal right after startup is never the default action.
   process.on('SIGHUP', () => void reload().catch(() => {}))
   if (loaded.config.server.watchConfig && path) watchConfig(path, () => void reload().catch(() => {}))
