@@ -129,6 +129,20 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     }
   })
   app.use('*', traceRequest())
+  // Ollama's legacy embeddings endpoint: answered by /api/embed, reshaped to `{"embedding": [...]}`.
+  app.post('/api/embeddings', async (c) => {
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
+    if (!body || typeof body !== 'object') return c.json({ error: 'request body is not a JSON object' }, 400)
+    const { prompt, ...rest } = body
+    const inner = new Request(new URL('/api/embed', c.req.url), {
+      method: 'POST', headers: c.req.raw.headers, body: JSON.stringify({ ...rest, input: typeof prompt === 'string' ? prompt : '' }),
+      signal: c.req.raw.signal,
+    })
+    const res = await app.fetch(inner, c.env)
+    if (!res.ok) return res
+    const out = (await res.json()) as { embeddings?: number[][] }
+    return c.json({ embedding: out.embeddings?.[0] ?? [] }, 200, Object.fromEntries([...res.headers].filter(([k]) => k.startsWith('x-switchyard-'))))
+  })
   app.route('/', createOpenAIRoutes())
   app.route('/', createOllamaRoutes())
   app.route('/', createAdminRoutes())

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
 
-const ENDPOINTS = ['/api/chat', '/api/generate', '/api/embed', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/router/explain'] as const
+const ENDPOINTS = ['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/router/explain'] as const
 
 const scalar = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null))
 const junk = fc.jsonValue({ maxDepth: 3 })

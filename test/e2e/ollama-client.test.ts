@@ -121,3 +121,23 @@ describe('Ollama clients through the gateway', () => {
     expect((await client.version()).version).toMatch(/^\d+\.\d+\.\d+/)
   })
 })
+
+describe('Ollama legacy embeddings', () => {
+  test('POST /api/embeddings answers {embedding} from either backend kind', async () => {
+    await using sim = startSimulator({ instant: true })
+    for (const kind of ['ollama', 'openai'] as const) {
+      await using gw = await startGateway({ backends: [{ name: 'b', kind, url: sim.url }], plugins: fastProbes })
+      const res = await fetch(`${gw.url}/api/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:1.5b', prompt: 'hello world' }) })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-switchyard-backend')).toBe('b')
+      const { embedding } = await res.json()
+      expect(embedding.length).toBeGreaterThan(8)
+      const modern = await (await fetch(`${gw.url}/api/embed`, { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:1.5b', input: 'hello world' }) })).json()
+      expect(embedding).toEqual(modern.embeddings[0])
+    }
+    await using gw = await startGateway({ backends: [{ name: 'b', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const missing = await fetch(`${gw.url}/api/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'nope', prompt: 'x' }) })
+    expect(missing.status).toBe(404)
+    expect(typeof (await missing.json()).error).toBe('string')
+  })
+})
