@@ -4,7 +4,7 @@ import { type BreakerOptions, breakerKey, createBreakerMap } from './breaker.ts'
 import { type Ewma, createEwma } from './ewma.ts'
 import type { Outcome, PassiveHealth } from './state.ts'
 
-export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): PassiveHealth & { snapshot(): Record<string, unknown> } {
+export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): PassiveHealth {
   const breakers = createBreakerMap({
     ...options,
     onChange: (from, to) => log.info('circuit changed', { from, to }),
@@ -36,6 +36,5 @@ export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): 
       if (outcome.ok && outcome.ttftMs !== undefined) ewmaFor(ttft, backend).update(outcome.ttftMs)
     },
     ewma: (backend) => ({ latencyMs: latency.get(backend)?.value(), ttftMs: ttft.get(backend)?.value() }),
-    snapshot: () => breakers.snapshot(),
   }
 }

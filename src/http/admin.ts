@@ -8,7 +8,7 @@ import { TASK_CLASSES } from '../plugin/types.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
-import { describeError, openAIErrorBody } from './describe-error.ts'
+import { describeError } from './describe-error.ts'
 
 /** Each route's current first choice per class, as `model@backend` (null when nothing can serve it). */
 async function routeChoices(deps: GatewayDeps) {
@@ -89,10 +89,6 @@ export function createAdminRoutes() {
       reasons: [...(classification?.reasons ?? []), ...(selection?.reasons ?? []), ...(selectError ? [selectError] : [])],
       candidates: candidates.models, backend: selection?.backend ?? null, fallbacks: selection?.fallbacks ?? [],
     })
-  })
-  app.onError((error, c) => {
-    const e = describeError(error, c.get('deps')?.log)
-    return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return app
 }

@@ -1,6 +1,6 @@
 /** The Ollama surface: the pipeline on chat/generate/embed, listings merged across backends, errors as `{"error"}`. */
 import { Hono } from 'hono'
-import { InvalidRequestError, ModelNotFoundError, NotFoundError } from '../../errors.ts'
+import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts'
 import { describeError, ollamaErrorBody } from '../../http/describe-error.ts'
 import type { GatewayDeps } from '../../pipeline/deps.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
@@ -77,9 +77,6 @@ export function createOllamaRoutes() {
     const m = modelInfo(deps, target.model)
     if (!m) throw new ModelNotFoundError(name, knownModels(deps))
     return c.json({ modelfile: '', parameters: '', template: '', details: details(m), model_info: { 'general.parameter_count': m.parameters ?? 0 }, capabilities: ['completion'] })
-  })
-  app.notFound(() => {
-    throw new NotFoundError('no such endpoint')
   })
   app.onError((error, c) => {
     const e = describeError(error, c.get('deps')?.log)

@@ -1,7 +1,6 @@
-/** The OpenAI-compatible surface: the pipeline on each generation path, model listing, errors in OpenAI's shape. */
+/** The OpenAI-compatible surface: the pipeline on each generation path, model listing (errors take OpenAI's shape from the gateway's own handler). */
 import { Hono } from 'hono'
 import { NotFoundError } from '../../errors.ts'
-import { describeError, openAIErrorBody } from '../../http/describe-error.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
 import { knownModels, routeNames } from '../../pipeline/route.ts'
 import { authStage, cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
@@ -23,13 +22,6 @@ export function createOpenAIRoutes() {
     const found = list(c.get('deps')).find((m) => m.id === c.req.param('id'))
     if (!found) throw new NotFoundError(`The model \`${c.req.param('id')}\` does not exist`)
     return c.json(found)
-  })
-  app.notFound(() => {
-    throw new NotFoundError('no such endpoint')
-  })
-  app.onError((error, c) => {
-    const e = describeError(error, c.get('deps')?.log)
-    return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
   return app
 }
