@@ -31,8 +31,3 @@ export const fastProbes = [
   { use: 'ollama-probe', options: { intervalMs: 200, timeoutMs: 500 } },
   { use: 'openai-probe', options: { intervalMs: 200, timeoutMs: 500 } },
 ]
-
-/** Read a streamed response's text to the end. */
-export async function readAll(res: Response): Promise<string> {
-  return await res.text()
-}
