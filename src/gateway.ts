@@ -11,18 +11,18 @@ import { createAdminRoutes } from './http/admin.ts'
 import { type Auth, createAuth } from './http/auth.ts'
 import { createRedisBuckets } from './http/rate-limit.ts'
 import { ConfigError } from './errors.ts'
-import { describeError, openAIErrorBody } from './http/describe-error.ts'
-import { traceRequest } from './http/trace-request.ts'
+import { describeError, ollamaErrorBody, openAIErrorBody } from './http/describe-error.ts'
+import { finishRequest, startRequestSpan, traceRequest } from './http/trace-request.ts'
 import { createLogger } from './log.ts'
 import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
-import { createBodyEnd, watchBody } from './pipeline/body-end.ts'
-import { nextRequestId } from './pipeline/stages.ts'
+import { watchBody } from './pipeline/body-end.ts'
+import { type Pipeline, RequestContext, runStages } from './pipeline/context.ts'
 import { resolvePlugins, setupPlugins } from './plugin/load.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
-import { createOllamaRoutes } from './protocols/ollama/routes.ts'
-import { createOpenAIRoutes } from './protocols/openai/routes.ts'
+import { createOllamaRoutes, ollamaPipelines } from './protocols/ollama/routes.ts'
+import { createOpenAIRoutes, openAIPipelines } from './protocols/openai/routes.ts'
 
 export interface Gateway {
   fetch(req: Request, server?: Server<undefined>): Response | Promise<Response>
@@ -103,29 +103,66 @@ async function retire(gen: Generation): Promise<void> {
   await gen.deps.plugins.close()
 }
 
+/** The generation routes, served without Hono (see src/pipeline/context.ts). */
+const pipelines = new Map<string, Pipeline>(Object.entries({ ...openAIPipelines, ...ollamaPipelines }))
+
+/** The path of a request URL (`http://host:port/path?query` -> `/path`) without parsing the whole URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  return query === -1 ? url.slice(start) : url.slice(start, query)
+}
+
+/** A request keeps the generation it started with, across a reload, until its body is sent. */
+function enter(gen: Generation, req: Request, server: Server<undefined> | undefined, route: string | undefined): RequestContext {
+  const ctx = new RequestContext(gen.deps, req, server, route)
+  gen.inFlight++
+  ctx.bodyEnd.add(() => {
+    if (--gen.inFlight === 0) gen.retired?.()
+  })
+  return ctx
+}
+
+/** An error in the protocol's own shape: OpenAI's `{error: {...}}` or Ollama's `{"error": "..."}`. */
+function errorResponse(ctx: RequestContext, protocol: Pipeline['protocol'], error: unknown): Response {
+  ctx.error = error instanceof Error ? error : new Error(String(error))
+  const e = describeError(error, ctx.deps.log)
+  return Response.json(protocol === 'ollama' ? ollamaErrorBody(e) : openAIErrorBody(e), { status: e.status, headers: e.headers })
+}
+
+async function servePipeline(gen: Generation, pipeline: Pipeline, route: string, req: Request, server: Server<undefined> | undefined): Promise<Response> {
+  const ctx = enter(gen, req, server, route)
+  startRequestSpan(ctx)
+  let res: Response
+  try {
+    res = await runStages(pipeline.stages, ctx)
+  } catch (error) {
+    res = errorResponse(ctx, pipeline.protocol, error)
+  }
+  finishRequest(ctx, res.status)
+  const relayed = ctx.answer?.relayed
+  // A relayed stream fires the body-end hooks itself; any other stream (cache replay, shared answers) is watched once.
+  if (relayed && res.body === relayed) return res
+  if (ctx.request?.stream && res.ok) return watchBody(res, req.signal, ctx.bodyEnd)
+  ctx.bodyEnd.fire()
+  return res
+}
+
 export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
   const admission = createAdmission(loaded.config.backends)
   let current = await createGeneration(loaded, builtins, options, admission)
   const app = new Hono<PipelineEnv>()
   app.use('*', async function bindGeneration(c, next) {
-    // A request keeps the generation it started with, across a reload, until its body is sent.
-    const gen = current
-    gen.inFlight++
-    c.set('deps', gen.deps)
-    c.set('requestId', nextRequestId())
-    c.set('startedMs', performance.now())
-    const bodyEnd = createBodyEnd()
-    c.set('bodyEnd', bodyEnd)
-    bodyEnd.add(() => {
-      if (--gen.inFlight === 0) gen.retired?.()
-    })
+    const ctx = enter(current, c.req.raw, c.env, undefined)
+    c.set('deps', ctx.deps)
+    c.set('ctx', ctx)
     try {
       await next()
     } finally {
       const body = c.res.body
-      if (!body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) bodyEnd.fire()
-      // A relayed stream fires the hooks itself; any other stream (cache replay, shared answers) is watched once.
-      else if (body !== c.get('relayBody')) c.res = watchBody(c.res, c.req.raw.signal, bodyEnd)
+      if (!body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) ctx.bodyEnd.fire()
+      // Streams served here (plugin endpoints such as the dashboard feed) end the request when they end.
+      else c.res = watchBody(c.res, c.req.raw.signal, ctx.bodyEnd)
     }
   })
   app.use('*', traceRequest())
@@ -138,7 +175,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       method: 'POST', headers: c.req.raw.headers, body: JSON.stringify({ ...rest, input: typeof prompt === 'string' ? prompt : '' }),
       signal: c.req.raw.signal,
     })
-    const res = await app.fetch(inner, c.env)
+    const res = await dispatch(inner, c.env)
     if (!res.ok) return res
     const out = (await res.json()) as { embeddings?: number[][] }
     return c.json({ embedding: out.embeddings?.[0] ?? [] }, 200, Object.fromEntries([...res.headers].filter(([k]) => k.startsWith('x-switchyard-'))))
@@ -179,8 +216,16 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     const e = describeError(error, c.get('deps')?.log)
     return c.json(openAIErrorBody(e), e.status as 400, e.headers)
   })
+  function dispatch(req: Request, server: Server<undefined> | undefined): Response | Promise<Response> {
+    if (req.method === 'POST') {
+      const route = pathOf(req.url)
+      const pipeline = pipelines.get(route)
+      if (pipeline) return servePipeline(current, pipeline, route, req, server)
+    }
+    return app.fetch(req, server)
+  }
   return {
-    fetch: (req, server) => app.fetch(req, server),
+    fetch: dispatch,
     get deps() {
       return current.deps
     },

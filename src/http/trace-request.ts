@@ -1,6 +1,7 @@
 /** One request's outer telemetry: the SERVER span (honours `traceparent`, ends with the body, once) and the final event. */
-import { ROOT_CONTEXT, type Span, SpanKind, propagation, trace } from '@opentelemetry/api'
-import type { Context, MiddlewareHandler } from 'hono'
+import { ROOT_CONTEXT, SpanKind, propagation, trace } from '@opentelemetry/api'
+import type { MiddlewareHandler } from 'hono'
+import type { RequestContext } from '../pipeline/context.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
 import {
   ATTR_ERROR_TYPE,
@@ -17,11 +18,6 @@ import {
 } from '../telemetry/attributes.ts'
 import { HEADERS_GETTER, endOnce, errorTypeOf, getTracer } from '../telemetry/spans.ts'
 
-/** The route template that matched (never the raw path of an unknown URL), e.g. `/v1/chat/completions`. */
-function matchedRoute(c: Context<PipelineEnv>): string | undefined {
-  return c.req.matchedRoutes.find((r) => r.method !== 'ALL')?.path
-}
-
 const isCacheHit = (status: string | undefined) => status === 'hit' || status === 'semantic-hit'
 
 /**
@@ -29,64 +25,69 @@ const isCacheHit = (status: string | undefined) => status === 'hit' || status ==
  * all attempts failed) and answers shared from another request. A cache hit has its own `cache`
  * event and no `response`; a forwarded answer emits its own when the body ends.
  */
-function emitUnfinished(c: Context<PipelineEnv>): void {
-  const request = c.get('request')
-  const responded = c.get('responded')
-  const cacheStatus = c.get('cacheStatus')
-  const selection = c.get('selection')
-  const target = c.get('target')
-  const deps = c.get('deps')
-  if (!request || responded || isCacheHit(cacheStatus)) return
-  if (!c.error && selection) return
-  c.set('responded', true)
-  deps.emit({
-    stage: 'response', requestId: c.get('requestId'), timeMs: Date.now(), status: c.res.status, error: c.error?.message,
-    backend: selection?.backend, model: selection?.model, durationMs: performance.now() - c.get('startedMs'),
-    route: target?.kind === 'route' ? target.name : undefined, classification: c.get('classification'), cache: cacheStatus,
+function emitUnfinished(ctx: RequestContext, status: number): void {
+  const { request, selection, target, cacheStatus } = ctx
+  if (!request || ctx.responded || isCacheHit(cacheStatus)) return
+  if (!ctx.error && selection) return
+  ctx.responded = true
+  ctx.deps.emit({
+    stage: 'response', requestId: ctx.requestId, timeMs: Date.now(), status, error: ctx.error?.message,
+    backend: selection?.backend, model: selection?.model, durationMs: performance.now() - ctx.startedMs,
+    route: target?.kind === 'route' ? target.name : undefined, classification: ctx.classification, cache: cacheStatus,
   })
 }
 
-function finishSpan(c: Context<PipelineEnv>, span: Span): void {
-  const status = c.res.status
-  const route = matchedRoute(c)
-  if (route) span.updateName(`${c.req.method} ${route}`)
+/** Starts the SERVER span of a POST request (the model endpoints and /router/explain); GETs are metadata and go untraced. */
+export function startRequestSpan(ctx: RequestContext): void {
+  const { req } = ctx
+  if (req.method !== 'POST') return
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers, HEADERS_GETTER)
+  const span = getTracer().startSpan('POST', { kind: SpanKind.SERVER }, parent)
+  ctx.span = span
+  ctx.traceContext = trace.setSpan(parent, span)
+  if (!span.isRecording()) return
+  const url = req.url
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: req.method, [ATTR_URL_PATH]: url.slice(start, query === -1 ? undefined : query), [ATTR_SWITCHYARD_REQUEST_ID]: ctx.requestId })
+}
+
+/** Emits the final event when nothing else did, and finishes the SERVER span (a stream's ends with its body). */
+export function finishRequest(ctx: RequestContext, status: number): void {
+  emitUnfinished(ctx, status)
+  const span = ctx.span
+  if (!span?.isRecording()) return
+  const { route, request, cacheStatus, error } = ctx
+  if (route) span.updateName(`POST ${route}`)
   span.setAttributes({
     [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
     ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
-    ...(c.get('cacheStatus') ? { [ATTR_SWITCHYARD_CACHE]: c.get('cacheStatus') } : {}),
+    ...(cacheStatus ? { [ATTR_SWITCHYARD_CACHE]: cacheStatus } : {}),
   })
-  const request = c.get('request')
   if (request) {
     span.setAttributes({ [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATIONS[request.operation], [ATTR_GEN_AI_REQUEST_MODEL]: request.model })
   }
   const end = endOnce(span)
   // Server spans: 4xx leaves the status unset (the client's mistake), 5xx and 499 are errors.
   if (status >= 500 || status === 499) {
-    const error = c.error ?? new Error(`HTTP ${status}`)
-    return end({ error, type: status === 499 ? ERROR_TYPE_CANCELLED : c.error ? errorTypeOf(c.error) : String(status) })
+    return end({ error: error ?? new Error(`HTTP ${status}`), type: status === 499 ? ERROR_TYPE_CANCELLED : error ? errorTypeOf(error) : String(status) })
   }
-  if (c.error) span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(c.error))
+  if (error) span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(error))
   // Streams end the span when their body ends; other answers have ended already.
-  c.get('bodyEnd').add(end)
+  ctx.bodyEnd.add(end)
 }
 
-/** SERVER span for POST requests (the model endpoints and /router/explain); GETs are metadata and go untraced. */
+/** The SERVER span around Hono-served POST routes (the pipeline's own routes call the functions above directly). */
 export function traceRequest(): MiddlewareHandler<PipelineEnv> {
   return async function traceRequest(c, next) {
-    if (c.req.method !== 'POST') return next()
-    const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, HEADERS_GETTER)
-    const span = getTracer().startSpan(c.req.method, { kind: SpanKind.SERVER }, parent)
-    const recording = span.isRecording()
-    if (recording) {
-      span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: c.req.method, [ATTR_URL_PATH]: c.req.path, [ATTR_SWITCHYARD_REQUEST_ID]: c.get('requestId') })
-    }
-    c.set('traceContext', trace.setSpan(parent, span))
-    c.set('span', span)
+    const ctx = c.get('ctx')
+    startRequestSpan(ctx)
     try {
       await next()
     } finally {
-      emitUnfinished(c)
-      if (recording) finishSpan(c, span)
+      if (c.error) ctx.error = c.error
+      ctx.route ??= c.req.matchedRoutes.find((r) => r.method !== 'ALL')?.path
+      finishRequest(ctx, c.res.status)
     }
   }
 }

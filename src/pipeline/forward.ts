@@ -5,6 +5,7 @@ import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plu
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
+import type { FlightTap } from './single-flight.ts'
 import { planUpstream } from './upstream.ts'
 import { ERROR_TYPE_CANCELLED, ERROR_TYPE_CONNECTION, ERROR_TYPE_STREAM, ERROR_TYPE_TIMEOUT } from '../telemetry/attributes.ts'
 import { startAttempt } from '../telemetry/attempt.ts'
@@ -24,10 +25,18 @@ export interface ForwardInput {
   readonly onEnd?: (end: RelayEnd & { backend: string; model: string; attempts: number }) => void
   /** Response headers naming what answered, built once the answering option is known. */
   readonly headers?: (option: SelectionOption, attemptNotes: readonly string[]) => Record<string, string>
+  /** Fed with a streamed answer's chunks (single-flight followers). */
+  readonly tap?: FlightTap
 }
 
 export interface Forwarded {
   readonly response: Response
+  /** The response's headers, as sent. */
+  readonly headers: Record<string, string>
+  /** A non-streamed answer's whole body. */
+  readonly text?: string
+  /** A streamed answer's relay (it fires `onEnd` itself). */
+  readonly relayed?: ReadableStream<Uint8Array>
   readonly option: SelectionOption
   /** One line per failed attempt before the one that answered. */
   readonly attemptNotes: readonly string[]
@@ -157,8 +166,9 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       }
     }
     if (request.stream && res.body) {
-      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith })
-      return { response: new Response(body, { status: 200, headers: { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache', ...input.headers?.(option, notes) } }), option, attemptNotes: notes }
+      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith, tap: input.tap })
+      const headers = { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache', ...input.headers?.(option, notes) }
+      return { response: new Response(body, { status: 200, headers }), headers, relayed: body, option, attemptNotes: notes }
     }
     let text: string
     try {
@@ -178,8 +188,9 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
         throw new UpstreamError(`backend "${option.backend}" sent a body that is not JSON`, 502, { cause: error })
       }
     }
-    finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text) })
-    return { response: new Response(text, { status: 200, headers: { 'content-type': contentTypeFor(request), ...input.headers?.(option, notes) } }), option, attemptNotes: notes }
+    finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text.length > 2000 ? text.slice(-2000) : text) })
+    const headers = { 'content-type': contentTypeFor(request), ...input.headers?.(option, notes) }
+    return { response: new Response(text, { status: 200, headers }), headers, text, option, attemptNotes: notes }
   }
   throw lastError ?? new UpstreamError('no backend could be tried')
 }

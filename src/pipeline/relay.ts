@@ -1,5 +1,6 @@
 /** Relay an upstream body to the client chunk by chunk: observe it, translate it, and end it cleanly on failure. */
 import type { ChatRequest } from '../plugin/types.ts'
+import type { FlightTap } from './single-flight.ts'
 import { ndjsonError } from '../protocols/ollama/stream.ts'
 import { createStreamMapper } from '../protocols/ollama/translate.ts'
 import { createSseParser, sseError } from '../protocols/openai/stream.ts'
@@ -29,6 +30,8 @@ export interface RelayOptions {
   /** True once the client has gone away: a read error then is ours, not the backend's. */
   readonly clientGone: () => boolean
   readonly onEnd: (end: RelayEnd) => void
+  /** Gets every chunk the client gets, then the end ('aborted' when the client left): single-flight followers. */
+  readonly tap?: FlightTap
 }
 
 const encoder = new TextEncoder()
@@ -53,7 +56,7 @@ export function streamErrorFrame(req: ChatRequest, message: string): string {
 }
 
 export function relayStream(upstream: ReadableStream<Uint8Array>, options: RelayOptions): ReadableStream<Uint8Array> {
-  const { request, translate, record, startedMs, onEnd } = options
+  const { request, translate, record, startedMs, onEnd, tap } = options
   const reader = upstream.getReader()
   const decoder = new TextDecoder()
   const recorded: string[] = []
@@ -66,6 +69,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
   const finish = (end: RelayEnd) => {
     if (finished) return
     finished = true
+    tap?.end(end.cancelled ? 'aborted' : 'ok')
     onEnd({ ttftMs, ...usageFromTail(tail), ...end, chunks: end.ok && record ? recorded : undefined })
   }
 
@@ -91,6 +95,11 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
     return { out }
   }
 
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
+    tap?.push(chunk)
+    controller.enqueue(chunk)
+  }
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       let result: Awaited<ReturnType<typeof reader.read>>
@@ -103,7 +112,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
           return
         }
         const message = `backend connection lost mid-stream: ${error instanceof Error ? error.message : String(error)}`
-        controller.enqueue(encoder.encode(streamErrorFrame(request, message)))
+        send(controller, encoder.encode(streamErrorFrame(request, message)))
         controller.close()
         finish({ ok: false, error: message })
         return
@@ -111,7 +120,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       if (result.done) {
         if (mapper) {
           const last = mapper.end()
-          if (last) controller.enqueue(encoder.encode(last))
+          if (last) send(controller, encoder.encode(last))
         }
         controller.close()
         finish({ ok: true })
@@ -119,7 +128,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       }
       ttftMs ??= performance.now() - startedMs
       if (!translate && !record) {
-        controller.enqueue(result.value)
+        send(controller, result.value)
         tail = decoder.decode(result.value, { stream: true }).slice(-600)
         return
       }
@@ -127,7 +136,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       const { out, error } = mapChunk(text)
       tail = (tail + out).slice(-600)
       if (record) recorded.push(out)
-      if (out) controller.enqueue(translate ? encoder.encode(out) : result.value)
+      if (out) send(controller, translate ? encoder.encode(out) : result.value)
       if (error) {
         controller.close()
         options.abort('backend reported an error mid-stream')

@@ -2,7 +2,7 @@
 
 export interface FlightHead {
   readonly status: number
-  readonly headers: Headers
+  readonly headers: HeadersInit
 }
 
 export type FlightEnd = 'ok' | 'aborted'
@@ -13,14 +13,25 @@ export interface Flight {
   /** Settles when the leader's body has ended: 'aborted' when it was cut off before its end. */
   readonly done: Promise<FlightEnd>
   /** The whole body so far (all of it once `done` is 'ok'). */
-  body(): Uint8Array<ArrayBuffer>
+  body(): Uint8Array<ArrayBuffer> | string
   /** Every chunk from the first, then each new one as the leader sends it; `onAbort` ends a cut-off body. */
   follow(onAbort: () => Uint8Array | undefined): ReadableStream<Uint8Array>
 }
 
-export interface Leader {
+/** Fed by the relay of the leader's streamed answer: every chunk its client gets, then how it ended. */
+export interface FlightTap {
+  push(chunk: Uint8Array): void
+  end(outcome: FlightEnd): void
+}
+
+export interface Leader extends FlightTap {
   /** Shares the leader's response; returns the response to send to the leader's own client (same bytes). */
   publish(res: Response): Response
+  /**
+   * Shares status and headers of an answer whose bytes come through `push`/`end` (a relayed stream), or, with
+   * `text`, of a complete answer.
+   */
+  head(status: number, headers: HeadersInit, text?: string): void
   /** The leader has nothing to share; followers run the request themselves. */
   abandon(): void
 }
@@ -38,6 +49,7 @@ export function createSingleFlight(): SingleFlight {
 
   const lead = (key: string): Leader => {
     const chunks: Uint8Array[] = []
+    let complete: string | undefined
     const followers = new Set<{ controller: ReadableStreamDefaultController<Uint8Array>; onAbort: () => Uint8Array | undefined }>()
     const head = Promise.withResolvers<FlightHead | undefined>()
     const done = Promise.withResolvers<FlightEnd>()
@@ -63,7 +75,7 @@ export function createSingleFlight(): SingleFlight {
     const flight: Flight = {
       head: head.promise,
       done: done.promise,
-      body: () => Buffer.concat(chunks),
+      body: () => complete ?? Buffer.concat(chunks),
       follow(onAbort) {
         let entry: { controller: ReadableStreamDefaultController<Uint8Array>; onAbort: () => Uint8Array | undefined } | undefined
         return new ReadableStream<Uint8Array>({
@@ -86,7 +98,26 @@ export function createSingleFlight(): SingleFlight {
     }
     flights.set(key, flight)
 
+    const push = (chunk: Uint8Array) => {
+      chunks.push(chunk)
+      for (const f of followers) {
+        try {
+          f.controller.enqueue(chunk)
+        } catch {
+          followers.delete(f)
+        }
+      }
+    }
+
     return {
+      push,
+      end: finish,
+      head(status, headers, text) {
+        head.resolve({ status, headers })
+        if (text === undefined) return
+        complete = text
+        finish('ok')
+      },
       publish(res) {
         head.resolve({ status: res.status, headers: new Headers(res.headers) })
         if (!res.body) {
@@ -109,14 +140,7 @@ export function createSingleFlight(): SingleFlight {
               finish('ok')
               return
             }
-            chunks.push(result.value)
-            for (const f of followers) {
-              try {
-                f.controller.enqueue(result.value)
-              } catch {
-                followers.delete(f)
-              }
-            }
+            push(result.value)
             controller.enqueue(result.value)
           },
           cancel(reason) {

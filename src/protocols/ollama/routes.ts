@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts'
 import { describeError, ollamaErrorBody } from '../../http/describe-error.ts'
+import type { Pipeline } from '../../pipeline/context.ts'
 import type { GatewayDeps } from '../../pipeline/deps.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
 import { knownModels, resolveTarget, routeNames } from '../../pipeline/route.ts'
@@ -52,11 +53,16 @@ function ps(deps: GatewayDeps) {
   return { models }
 }
 
+/** POST paths that run the pipeline (served by the gateway's dispatch ahead of Hono; see src/pipeline/context.ts). */
+export const ollamaPipelines: Readonly<Record<string, Pipeline>> = {
+  '/api/chat': { protocol: 'ollama', stages: [parseStage('ollama', 'chat'), cacheStage, classifyStage, selectStage, forwardStage] },
+  '/api/generate': { protocol: 'ollama', stages: [parseStage('ollama', 'generate'), cacheStage, classifyStage, selectStage, forwardStage] },
+  '/api/embed': { protocol: 'ollama', stages: [parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage] },
+}
+
+/** Listings, version and `show`. */
 export function createOllamaRoutes() {
   const app = new Hono<PipelineEnv>()
-  app.post('/api/chat', parseStage('ollama', 'chat'), cacheStage, classifyStage, selectStage, forwardStage)
-  app.post('/api/generate', parseStage('ollama', 'generate'), cacheStage, classifyStage, selectStage, forwardStage)
-  app.post('/api/embed', parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage)
   app.on(['GET', 'HEAD'], '/api/tags', authStage, (c) => c.json(tags(c.get('deps'))))
   app.get('/api/ps', authStage, (c) => c.json(ps(c.get('deps'))))
   app.on(['GET', 'HEAD'], '/api/version', (c) => c.json({ version: OLLAMA_VERSION }))
