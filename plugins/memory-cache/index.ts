@@ -48,6 +48,7 @@ export default definePlugin({
 
     return {
       cacheNondeterministic: options.cacheNondeterministic,
+      inProcess: true,
       async get(key) {
         const stored = entries.get(key)
         if (!stored) return undefined

@@ -2,6 +2,7 @@
 import type { LoadedPlugin } from '../plugin/load.ts'
 import type { CacheEntry, ChatRequest } from '../plugin/types.ts'
 import type { GatewayDeps } from './deps.ts'
+import { cancelDeadline, startDeadline } from './deadlines.ts'
 import { streamErrorFrame } from './relay.ts'
 import type { Target } from './route.ts'
 import { createSingleFlight, type Flight, type SingleFlight } from './single-flight.ts'
@@ -51,7 +52,7 @@ export function cacheKey(req: ChatRequest, model: string = req.model): string {
   const body: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(req.body)) if (!IGNORED_FIELDS.has(k)) body[k] = v
   const text = JSON.stringify([req.protocol, req.operation, req.stream, model, canonical(body)])
-  return `${req.protocol}:${model}:${new Bun.CryptoHasher('sha256').update(text).digest('hex')}`
+  return `${req.protocol}:${model}:${Bun.CryptoHasher.hash('sha256', text, 'hex')}`
 }
 
 /**
@@ -95,11 +96,11 @@ function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, 
   const controller = new AbortController()
   const combined = AbortSignal.any([signal, controller.signal])
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const deadline = startDeadline(ms, () => {
       controller.abort(new Error(`no answer within ${ms} ms`))
       reject(new Error(`no answer within ${ms} ms`))
-    }, ms)
-    work(combined).then(resolve, reject).finally(() => clearTimeout(timer))
+    })
+    work(combined).then(resolve, reject).finally(() => cancelDeadline(deadline))
   })
 }
 
@@ -116,7 +117,8 @@ export async function lookupCache(
   let failures = 0
   for (const plugin of caches) {
     try {
-      const hit = await withDeadline((s) => plugin.instance.get(key, s, request), CACHE_LOOKUP_DEADLINE_MS, signal)
+      const { instance } = plugin
+      const hit = await (instance.inProcess ? instance.get(key, signal, request) : withDeadline((s) => instance.get(key, s, request), CACHE_LOOKUP_DEADLINE_MS, signal))
       noteSuccess(deps, plugin)
       if (hit && entryFits(hit, target)) return { hit, failed: false }
     } catch (error) {

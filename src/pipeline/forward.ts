@@ -5,6 +5,7 @@ import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plu
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
+import { cancelDeadline, startDeadline } from './deadlines.ts'
 import type { FlightTap } from './single-flight.ts'
 import { planUpstream } from './upstream.ts'
 import { ERROR_TYPE_CANCELLED, ERROR_TYPE_CONNECTION, ERROR_TYPE_STREAM, ERROR_TYPE_TIMEOUT } from '../telemetry/attributes.ts'
@@ -112,19 +113,19 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     clientSignal.addEventListener('abort', onClientAbort, { once: true })
     const firstByteMs = warm || backend.kind === 'openai' ? server.firstByteTimeoutMs : server.coldStartTimeoutMs
     let timedOut: string | undefined
-    const firstByteTimer = setTimeout(() => {
+    const firstByteDeadline = startDeadline(firstByteMs, () => {
       timedOut = `no response within ${firstByteMs} ms`
       abort(timedOut)
-    }, firstByteMs)
-    const totalTimer = setTimeout(() => {
+    })
+    const totalDeadline = startDeadline(server.requestTimeoutMs, () => {
       timedOut = `no complete response within ${server.requestTimeoutMs} ms`
       abort(timedOut)
-    }, server.requestTimeoutMs)
+    })
     const end = deps.health.begin(option.backend, option.model)
     const release = () => {
       releaseSlot()
-      clearTimeout(firstByteTimer)
-      clearTimeout(totalTimer)
+      cancelDeadline(firstByteDeadline)
+      cancelDeadline(totalDeadline)
       clientSignal.removeEventListener('abort', onClientAbort)
     }
     let res: Response
@@ -141,7 +142,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       lastError = timedOut ? new UpstreamTimeoutError(`backend "${option.backend}": ${cause}`) : new UpstreamError(`backend "${option.backend}" unreachable: ${cause}`)
       continue
     }
-    clearTimeout(firstByteTimer)
+    cancelDeadline(firstByteDeadline)
     if (!res.ok) {
       const message = await errorMessage(res)
       release()

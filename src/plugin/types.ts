@@ -199,6 +199,8 @@ export interface Hooks {
   cache: {
     /** When true, this cache also serves non-deterministic requests (temperature > 0 without a seed). */
     readonly cacheNondeterministic?: boolean
+    /** When true, lookups answer from this process's memory: no lookup deadline (and no timer) is set up for them. */
+    readonly inProcess?: boolean
     get(key: string, signal: AbortSignal, request: ChatRequest): Promise<CacheEntry | undefined>
     set(key: string, entry: CacheEntry, request: ChatRequest): Promise<void>
   }

@@ -64,6 +64,43 @@ describe('faults and limits', () => {
     expect(sim.stats().requests).toBe(1)
     expect(sim.stats().aborted).toBe(1)
   })
+
+  test('no first byte within server.firstByteTimeoutMs: the attempt is cut off and the next backend answers', async () => {
+    await using slow = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b'] })
+    await using fast = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b'] })
+    await using gw = await startGateway({
+      server: { firstByteTimeoutMs: 300, coldStartTimeoutMs: 300 },
+      backends: [{ name: 'slow', kind: 'ollama', url: slow.url }, { name: 'fast', kind: 'ollama', url: fast.url }],
+      plugins: fastProbes,
+    })
+    await fetch(`${slow.url}/sim/faults`, { method: 'POST', body: JSON.stringify({ fault: 'hang', count: 5 }) })
+    await fetch(`${fast.url}/sim/faults`, { method: 'POST', body: JSON.stringify({ fault: 'hang', count: 1 }) })
+    // Both hang on the first request: a 504 after one cut-off attempt each, in well under the 30 s a hang lasts.
+    const started = performance.now()
+    const both = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b') })
+    expect(both.status).toBe(504)
+    expect((await both.json()).error).toContain('no response within 300 ms')
+    expect(performance.now() - started).toBeLessThan(5_000)
+    // Next, only `slow` hangs: whichever is tried first, `fast` answers, and a cut-off attempt is named in the reason.
+    const answered = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b') })
+    expect(answered.status).toBe(200)
+    expect(answered.headers.get('x-switchyard-backend')).toBe('fast')
+    await answered.text()
+    await until(() => slow.stats().active === 0 && fast.stats().active === 0, 2_000, 'the cut-off attempts to be aborted upstream')
+    expect(slow.stats().aborted).toBeGreaterThanOrEqual(1)
+  })
+
+  test('a stream still running at server.requestTimeoutMs ends with an error frame and is aborted upstream', async () => {
+    await using sim = startSimulator({ speed: 1, outputTokens: 600 })
+    await using gw = await startGateway({ server: { requestTimeoutMs: 400 }, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
+    const res = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('qwen2.5-coder:1.5b', { stream: true }) })
+    expect(res.status).toBe(200)
+    const lines = (await res.text()).trim().split('\n')
+    expect(lines.length).toBeGreaterThan(1)
+    expect(JSON.parse(lines.at(-1)!).error).toContain('no complete response within 400 ms')
+    await until(() => sim.stats().active === 0, 2_000, 'the upstream generation to stop')
+    expect(sim.stats().aborted).toBe(1)
+  })
 })
 
 describe('auth and rate limits', () => {
