@@ -49,7 +49,7 @@ export default definePlugin({
     return {
       cacheNondeterministic: options.cacheNondeterministic,
       inProcess: true,
-      async get(key) {
+      get(key) {
         const stored = entries.get(key)
         if (!stored) return undefined
         if (stored.expiresAt <= Date.now()) {
@@ -60,7 +60,7 @@ export default definePlugin({
         entries.set(key, stored)
         return stored.entry
       },
-      async set(key, entry) {
+      set(key, entry) {
         const bytes = entryBytes(entry)
         drop(key)
         if (bytes > options.maxBytes) return

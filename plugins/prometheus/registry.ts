@@ -27,11 +27,14 @@ function header(out: string[], name: string, help: string, type: string): void {
   out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`)
 }
 
-/** Series keyed by their label values in label-name order (a NUL never occurs in our values). */
-function keyOf(names: readonly string[], labels: Labels): { key: string; values: string[] } {
-  const values = names.map((n) => labels[n] ?? '')
-  return { key: values.join('\u0000'), values }
+/** Series keyed by their label values in label-name order (a NUL never occurs in our values); no arrays per call. */
+function keyOf(names: readonly string[], labels: Labels): string {
+  let key = ''
+  for (let i = 0; i < names.length; i++) key += i === 0 ? (labels[names[i]!] ?? '') : `\u0000${labels[names[i]!] ?? ''}`
+  return key
 }
+
+const valuesOf = (names: readonly string[], labels: Labels) => names.map((n) => labels[n] ?? '')
 
 export interface Counter {
   inc(labels: Labels, by?: number): void
@@ -71,10 +74,10 @@ export function createRegistry(): Registry {
     })
     return {
       add(labels: Labels, by: number, replace: boolean) {
-        const { key, values } = keyOf(labelNames, labels)
+        const key = keyOf(labelNames, labels)
         const s = series.get(key)
         if (s) s.value = replace ? by : s.value + by
-        else series.set(key, { values, value: by })
+        else series.set(key, { values: valuesOf(labelNames, labels), value: by })
       },
       reset: () => series.clear(),
     }
@@ -111,9 +114,9 @@ export function createRegistry(): Registry {
       return {
         observe(labels, value) {
           if (!Number.isFinite(value)) return
-          const { key, values } = keyOf(labelNames, labels)
+          const key = keyOf(labelNames, labels)
           let s = series.get(key)
-          if (!s) series.set(key, (s = { values, counts: bounds.map(() => 0), sum: 0, count: 0 }))
+          if (!s) series.set(key, (s = { values: valuesOf(labelNames, labels), counts: bounds.map(() => 0), sum: 0, count: 0 }))
           const i = bounds.findIndex((le) => value <= le)
           if (i !== -1) s.counts[i] = (s.counts[i] ?? 0) + 1
           s.sum += value

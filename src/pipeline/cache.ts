@@ -110,21 +110,48 @@ export interface Lookup {
   readonly failed: boolean
 }
 
-/** Asks the caches in config order; the first fitting entry wins. Failures are misses, logged once per outage. */
-export async function lookupCache(
+/**
+ * Asks the caches in config order; the first fitting entry wins. Failures are misses, logged once per outage.
+ * In-process caches answer directly: the result is a promise only once a cache answers with one.
+ */
+export function lookupCache(
   deps: GatewayDeps, caches: readonly CachePlugin[], key: string, request: ChatRequest, target: Target, signal: AbortSignal,
-): Promise<Lookup> {
+): Lookup | Promise<Lookup> {
   let failures = 0
-  for (const plugin of caches) {
+  for (let i = 0; i < caches.length; i++) {
+    const plugin = caches[i]!
+    if (!plugin.instance.inProcess) return lookupAsync(deps, caches, i, failures, key, request, target, signal)
+    let hit: ReturnType<CachePlugin['instance']['get']>
     try {
-      const { instance } = plugin
-      const hit = await (instance.inProcess ? instance.get(key, signal, request) : withDeadline((s) => instance.get(key, s, request), CACHE_LOOKUP_DEADLINE_MS, signal))
-      noteSuccess(deps, plugin)
+      hit = plugin.instance.get(key, signal, request)
+    } catch (error) {
+      failures++
+      noteFailure(deps, plugin, 'lookup', error)
+      continue
+    }
+    if (hit instanceof Promise) return lookupAsync(deps, caches, i, failures, key, request, target, signal, hit)
+    noteSuccess(deps, plugin)
+    if (hit && entryFits(hit, target)) return { hit, failed: false }
+  }
+  return { failed: caches.length > 0 && failures === caches.length }
+}
+
+/** The rest of a lookup from cache `start` on, awaiting each; `pending` is cache `start`'s answer when it was asked already. */
+async function lookupAsync(
+  deps: GatewayDeps, caches: readonly CachePlugin[], start: number, failures: number, key: string, request: ChatRequest, target: Target,
+  signal: AbortSignal, pending?: Promise<CacheEntry | undefined>,
+): Promise<Lookup> {
+  for (let i = start; i < caches.length; i++) {
+    const { instance } = caches[i]!
+    try {
+      const answer = i === start && pending ? pending : instance.inProcess ? instance.get(key, signal, request) : withDeadline(async (s) => instance.get(key, s, request), CACHE_LOOKUP_DEADLINE_MS, signal)
+      const hit = await answer
+      noteSuccess(deps, caches[i]!)
       if (hit && entryFits(hit, target)) return { hit, failed: false }
     } catch (error) {
       if (signal.aborted) throw error
       failures++
-      noteFailure(deps, plugin, 'lookup', error)
+      noteFailure(deps, caches[i]!, 'lookup', error)
     }
   }
   return { failed: caches.length > 0 && failures === caches.length }
@@ -134,11 +161,15 @@ export async function lookupCache(
 export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, request: ChatRequest, target: Target): void {
   if (!entryFits(entry, target)) return
   for (const plugin of eligibleCaches(deps, request)) {
-    let stored: Promise<void>
+    let stored: void | Promise<void>
     try {
       stored = plugin.instance.set(key, entry, request)
     } catch (error) {
       noteFailure(deps, plugin, 'store', error)
+      continue
+    }
+    if (!(stored instanceof Promise)) {
+      noteSuccess(deps, plugin)
       continue
     }
     stored.then(

@@ -44,6 +44,24 @@ export interface SingleFlight {
   readonly size: number
 }
 
+/** Resolvers whose promise is made only when someone waits on it: most flights never have a follower. */
+function lazyResolvers<T>(): { readonly promise: Promise<T>; resolve(value: T): void } {
+  let settled: { value: T } | undefined
+  let waiting: PromiseWithResolvers<T> | undefined
+  return {
+    get promise() {
+      if (settled) return Promise.resolve(settled.value)
+      waiting ??= Promise.withResolvers<T>()
+      return waiting.promise
+    },
+    resolve(value) {
+      if (settled) return
+      settled = { value }
+      waiting?.resolve(value)
+    },
+  }
+}
+
 export function createSingleFlight(): SingleFlight {
   const flights = new Map<string, Flight>()
 
@@ -51,8 +69,8 @@ export function createSingleFlight(): SingleFlight {
     const chunks: Uint8Array[] = []
     let complete: string | undefined
     const followers = new Set<{ controller: ReadableStreamDefaultController<Uint8Array>; onAbort: () => Uint8Array | undefined }>()
-    const head = Promise.withResolvers<FlightHead | undefined>()
-    const done = Promise.withResolvers<FlightEnd>()
+    const head = lazyResolvers<FlightHead | undefined>()
+    const done = lazyResolvers<FlightEnd>()
     let ended: FlightEnd | undefined
 
     const finish = (end: FlightEnd) => {
@@ -73,8 +91,12 @@ export function createSingleFlight(): SingleFlight {
     }
 
     const flight: Flight = {
-      head: head.promise,
-      done: done.promise,
+      get head() {
+        return head.promise
+      },
+      get done() {
+        return done.promise
+      },
       body: () => complete ?? Buffer.concat(chunks),
       follow(onAbort) {
         let entry: { controller: ReadableStreamDefaultController<Uint8Array>; onAbort: () => Uint8Array | undefined } | undefined

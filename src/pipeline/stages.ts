@@ -58,7 +58,11 @@ export const cacheStage: Stage = async function cacheLookup(ctx, next) {
     emitCache(ctx, 'bypass')
     return next()
   }
-  const { hit, failed } = await traceCacheLookup(ctx, () => lookupCache(deps, caches, key, request, target, ctx.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
+  let lookup = ctx.span?.isRecording()
+    ? traceCacheLookup(ctx, async () => lookupCache(deps, caches, key, request, target, ctx.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
+    : lookupCache(deps, caches, key, request, target, ctx.signal)
+  if (lookup instanceof Promise) lookup = await lookup
+  const { hit, failed } = lookup
   if (hit) {
     const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
     emitCache(ctx, status)

@@ -199,10 +199,13 @@ export interface Hooks {
   cache: {
     /** When true, this cache also serves non-deterministic requests (temperature > 0 without a seed). */
     readonly cacheNondeterministic?: boolean
-    /** When true, lookups answer from this process's memory: no lookup deadline (and no timer) is set up for them. */
+    /**
+     * When true, the cache answers from this process's memory: no lookup deadline (and no timer) is set up, and
+     * `get`/`set` may answer directly instead of with a promise, which keeps a lookup off the microtask queue.
+     */
     readonly inProcess?: boolean
-    get(key: string, signal: AbortSignal, request: ChatRequest): Promise<CacheEntry | undefined>
-    set(key: string, entry: CacheEntry, request: ChatRequest): Promise<void>
+    get(key: string, signal: AbortSignal, request: ChatRequest): CacheEntry | undefined | Promise<CacheEntry | undefined>
+    set(key: string, entry: CacheEntry, request: ChatRequest): void | Promise<void>
   }
   /** Telemetry observes events; it may also serve read-only endpoints such as `/metrics` or `/dashboard`. */
   telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[] }
