@@ -48,9 +48,12 @@ export interface PassiveHealth {
   trial(backend: string): boolean
   record(backend: string, model: string, outcome: Outcome): void
   ewma(backend: string): { latencyMs?: number; ttftMs?: number }
+  /** Models whose own circuit on `backend` is open. */
+  openModels(backend: string): readonly string[]
 }
 
-const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', trial: () => false, record: () => {}, ewma: () => ({}) }
+const NONE: readonly string[] = []
+const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', trial: () => false, record: () => {}, ewma: () => ({}), openModels: () => NONE }
 
 export function createHealthStore(config: Config, passive: PassiveHealth = NO_PASSIVE): HealthStore {
   const states = new Map<string, BackendState>()
@@ -111,7 +114,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
           return passive.circuit(name)
         },
         get openModels() {
-          return models.filter((m) => passive.circuit(name, m.name) === 'open').map((m) => m.name)
+          return passive.openModels(name)
         },
         get ewmaLatencyMs() {
           return passive.ewma(name).latencyMs

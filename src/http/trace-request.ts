@@ -16,7 +16,7 @@ import {
   ERROR_TYPE_CANCELLED,
   GEN_AI_OPERATIONS,
 } from '../telemetry/attributes.ts'
-import { HEADERS_GETTER, endOnce, errorTypeOf, getTracer } from '../telemetry/spans.ts'
+import { HEADERS_GETTER, endOnce, errorTypeOf, getTracer, tracingEnabled } from '../telemetry/spans.ts'
 
 const isCacheHit = (status: string | undefined) => status === 'hit' || status === 'semantic-hit'
 
@@ -40,7 +40,7 @@ function emitUnfinished(ctx: RequestContext, status: number): void {
 /** Starts the SERVER span of a POST request (the model endpoints and /router/explain); GETs are metadata and go untraced. */
 export function startRequestSpan(ctx: RequestContext): void {
   const { req } = ctx
-  if (req.method !== 'POST') return
+  if (req.method !== 'POST' || !tracingEnabled()) return
   const parent = propagation.extract(ROOT_CONTEXT, req.headers, HEADERS_GETTER)
   const span = getTracer().startSpan('POST', { kind: SpanKind.SERVER }, parent)
   ctx.span = span

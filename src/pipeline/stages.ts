@@ -41,9 +41,13 @@ function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.deps.emit({ stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
-export const cacheStage: Stage = async function cacheLookup(ctx, next) {
+/** Stages skipped for a request call `next` directly: no async frame of their own. */
+export const cacheStage: Stage = function cacheLookup(ctx, next) {
+  return ctx.deps.plugins.of('cache').length === 0 ? next() : lookupThenForward(ctx, next)
+}
+
+async function lookupThenForward(ctx: RequestContext, next: () => Promise<Response>): Promise<Response> {
   const { deps, request, target } = ctx
-  if (deps.plugins.of('cache').length === 0) return next()
   const control = ctx.req.headers.get('cache-control') ?? ''
   const caches = eligibleCaches(deps, request)
   // no-store: neither look up nor store; no-cache: skip the lookup (and single-flight), still store the answer.
@@ -94,13 +98,16 @@ export const cacheStage: Stage = async function cacheLookup(ctx, next) {
   return res
 }
 
-export const classifyStage: Stage = async function classify(ctx, next) {
+export const classifyStage: Stage = function classify(ctx, next) {
+  return ctx.target.kind === 'route' ? classifyThenForward(ctx, next) : next()
+}
+
+async function classifyThenForward(ctx: RequestContext, next: () => Promise<Response>): Promise<Response> {
   const { target, deps } = ctx
-  if (target.kind === 'route') {
-    const classification = await traceClassify(ctx, target.name, () => classifyRequest(deps, ctx.request, target.route, ctx.signal))
-    ctx.classification = classification
-    deps.emit({ stage: 'classify', requestId: ctx.requestId, timeMs: Date.now(), route: target.name, classification })
-  }
+  if (target.kind !== 'route') return next()
+  const classification = await traceClassify(ctx, target.name, () => classifyRequest(deps, ctx.request, target.route, ctx.signal))
+  ctx.classification = classification
+  deps.emit({ stage: 'classify', requestId: ctx.requestId, timeMs: Date.now(), route: target.name, classification })
   return next()
 }
 

@@ -118,9 +118,12 @@ export async function setupPlugins(resolved: readonly Resolved[], gateway: Gatew
     }
   }
   const all = loaded.map((l) => l.plugin)
+  // Per kind once: the request path asks several times per request.
+  const byKind = new Map<PluginKind, readonly LoadedPlugin[]>()
+  for (const p of all) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
   return {
     all,
-    of: <K extends PluginKind>(kind: K) => all.filter((p): p is LoadedPlugin<K> => p.kind === kind),
+    of: <K extends PluginKind>(kind: K) => (byKind.get(kind) ?? []) as readonly LoadedPlugin<K>[],
     close,
   }
 }

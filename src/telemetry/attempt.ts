@@ -26,7 +26,7 @@ import {
   GEN_AI_OPERATIONS,
 } from './attributes.ts'
 import { inputMessages, outputMessages } from './content.ts'
-import { annotate, captureContent, endOnce, getTracer } from './spans.ts'
+import { annotate, captureContent, endOnce, getTracer, tracingEnabled } from './spans.ts'
 
 export interface AttemptInfo {
   readonly request: ChatRequest
@@ -67,7 +67,13 @@ function portOf(url: URL): number {
  * traceparent). With no propagator registered (tracing off), the client's own `traceparent`, when
  * given, passes through unchanged so the gateway stays transparent to callers' traces.
  */
+const UNTRACED: AttemptTrace = { wantsOutput: false, fail: () => {}, succeed: () => {} }
+
 export function startAttempt(parent: Context | undefined, info: AttemptInfo, headers: Record<string, string>, clientTraceparent?: string): AttemptTrace {
+  if (!tracingEnabled()) {
+    if (clientTraceparent) headers.traceparent = clientTraceparent
+    return UNTRACED
+  }
   const base = parent ?? ROOT_CONTEXT
   const operation = GEN_AI_OPERATIONS[info.request.operation]
   const span = getTracer().startSpan(`${operation} ${info.model}`, { kind: SpanKind.CLIENT }, base)

@@ -7,6 +7,9 @@ import {
   SpanStatusCode,
   type TextMapGetter,
   type Tracer,
+  type TracerProvider,
+  ProxyTracerProvider,
+  isSpanContextValid,
   trace,
 } from '@opentelemetry/api'
 import { ATTR_ERROR_TYPE, CAPTURE_CONTENT_ENV, ERROR_TYPE_OTHER, TRACER_NAME } from './attributes.ts'
@@ -14,6 +17,23 @@ import { ATTR_ERROR_TYPE, CAPTURE_CONTENT_ENV, ERROR_TYPE_OTHER, TRACER_NAME } f
 /** The core's tracer; a no-op until a provider is registered (the `otel` plugin does that). */
 export function getTracer(): Tracer {
   return trace.getTracer(TRACER_NAME)
+}
+
+let probed: { readonly provider: TracerProvider; readonly enabled: boolean } | undefined
+
+/**
+ * Whether a tracer provider is registered (the `otel` plugin, or one the host process set up). Without one every
+ * span would be a no-op, so the request path skips span work and header propagation entirely. A registered SDK
+ * always makes spans with valid ids (also when its sampler drops them), so one probe span per provider tells.
+ */
+export function tracingEnabled(): boolean {
+  const global = trace.getTracerProvider()
+  const provider = global instanceof ProxyTracerProvider ? global.getDelegate() : global
+  if (probed?.provider !== provider) {
+    const probe = provider.getTracer(TRACER_NAME).startSpan('probe')
+    probed = { provider, enabled: isSpanContextValid(probe.spanContext()) }
+  }
+  return probed.enabled
 }
 
 /** Attributes as an object, or a function building them that only runs when the span records. */
