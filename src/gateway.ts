@@ -1,6 +1,6 @@
 /** createGateway(config, registry): the Hono app, plugins, health and probes of one config, swappable on reload. */
 import type { Server } from 'bun'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import type { LoadedConfig } from './config/load.ts'
 import { type Admission, createAdmission } from './health/admission.ts'
 import { createPassiveHealth } from './health/passive.ts'
@@ -130,22 +130,44 @@ function errorResponse(ctx: RequestContext, protocol: Pipeline['protocol'], erro
   return Response.json(protocol === 'ollama' ? ollamaErrorBody(e) : openAIErrorBody(e), { status: e.status, headers: e.headers })
 }
 
+/** Runs a generation route's stages; an error becomes a response in the route's protocol shape. */
+async function runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<Response> {
+  try {
+    return await runStages(pipeline.stages, ctx)
+  } catch (error) {
+    return errorResponse(ctx, pipeline.protocol, error)
+  }
+}
+
+/** Ends the request when its body ends: a relayed stream fires the hooks itself, other streams are watched once. */
+function settleBody(ctx: RequestContext, res: Response): Response {
+  const relayed = ctx.answer?.relayed
+  if (relayed && res.body === relayed) return res
+  if (ctx.request?.stream && res.ok && res.body) return watchBody(res, ctx.signal, ctx.bodyEnd)
+  ctx.bodyEnd.fire()
+  return res
+}
+
+/** A generation request without Hono: context, SERVER span, stages, final event, body end. */
 async function servePipeline(gen: Generation, pipeline: Pipeline, route: string, req: Request, server: Server<undefined> | undefined): Promise<Response> {
   const ctx = enter(gen, req, server, route)
   startRequestSpan(ctx)
-  let res: Response
-  try {
-    res = await runStages(pipeline.stages, ctx)
-  } catch (error) {
-    res = errorResponse(ctx, pipeline.protocol, error)
-  }
+  const res = await runPipeline(ctx, pipeline)
   finishRequest(ctx, res.status)
-  const relayed = ctx.answer?.relayed
-  // A relayed stream fires the body-end hooks itself; any other stream (cache replay, shared answers) is watched once.
-  if (relayed && res.body === relayed) return res
-  if (ctx.request?.stream && res.ok) return watchBody(res, req.signal, ctx.bodyEnd)
-  ctx.bodyEnd.fire()
-  return res
+  return settleBody(ctx, res)
+}
+
+/** Runs the generation's `middleware` plugins in config order around the rest (Hono-served requests only). */
+const pluginMiddleware: MiddlewareHandler<PipelineEnv> = async function pluginMiddleware(c, next) {
+  const middleware = c.get('deps').plugins.of('middleware')
+  const run = async (index: number): Promise<void> => {
+    const plugin = middleware[index]
+    if (!plugin) return next()
+    const answered = await plugin.instance.handle(c, () => run(index + 1))
+    // A middleware that answers itself (without calling next) returns its response.
+    if (answered instanceof Response) c.res = answered
+  }
+  await run(0)
 }
 
 export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
@@ -159,13 +181,22 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     try {
       await next()
     } finally {
-      const body = c.res.body
-      if (!body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) ctx.bodyEnd.fire()
+      if (ctx.request) c.res = settleBody(ctx, c.res)
+      else if (!c.res.body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) ctx.bodyEnd.fire()
       // Streams served here (plugin endpoints such as the dashboard feed) end the request when they end.
       else c.res = watchBody(c.res, c.req.raw.signal, ctx.bodyEnd)
     }
   })
   app.use('*', traceRequest())
+  app.use('*', pluginMiddleware)
+  // The generation routes again, for configs with `middleware` plugins (they need Hono's context).
+  for (const [route, pipeline] of pipelines) {
+    app.post(route, (c) => {
+      const ctx = c.get('ctx')
+      ctx.route = route
+      return runPipeline(ctx, pipeline)
+    })
+  }
   // Ollama's legacy embeddings endpoint: answered by /api/embed, reshaped to `{"embedding": [...]}`.
   app.post('/api/embeddings', async (c) => {
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
@@ -220,7 +251,8 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     if (req.method === 'POST') {
       const route = pathOf(req.url)
       const pipeline = pipelines.get(route)
-      if (pipeline) return servePipeline(current, pipeline, route, req, server)
+      // Without `middleware` plugins a generation request needs nothing from Hono.
+      if (pipeline && current.deps.plugins.of('middleware').length === 0) return servePipeline(current, pipeline, route, req, server)
     }
     return app.fetch(req, server)
   }

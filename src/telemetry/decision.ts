@@ -46,7 +46,7 @@ type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
 
 /**
  * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss.
- * For the cache stage: `await traceCacheLookup(c.var, () => lookupCache(...), (r) => (r.hit ? 'hit' : 'miss'))`.
+ * For the cache stage: `await traceCacheLookup(ctx, () => lookupCache(...), (r) => (r.hit ? 'hit' : 'miss'))`.
  */
 export async function traceCacheLookup<T>(parent: TraceParent, work: () => Promise<T>, outcome: (result: T) => CacheOutcome): Promise<T> {
   if (!parent.span?.isRecording()) return work()
@@ -57,7 +57,7 @@ export async function traceCacheLookup<T>(parent: TraceParent, work: () => Promi
   })
 }
 
-/** Where a stage span hangs: the request's SERVER span and its context (`c.var`). */
+/** Where a stage span hangs: the request's SERVER span and its context (the RequestContext). */
 export interface TraceParent {
   readonly traceContext?: Context
   readonly span?: Span

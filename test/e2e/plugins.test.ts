@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
+import { until } from '../support/until.ts'
 
 const routes = { auto: { SIMPLE: ['qwen2.5-coder:1.5b'], MODERATE: ['qwen2.5-coder:7b'], COMPLEX: ['deepseek-coder:33b'] } }
 
@@ -76,6 +77,36 @@ describe('plugins from config', () => {
     expect(res.headers.get('x-switchyard-class')).toBe('COMPLEX')
     expect(res.headers.get('x-switchyard-reason')).toContain('throwing-classifier failed (boom)')
     await res.text()
+  })
+
+  test('a middleware plugin runs ahead of every endpoint, generation routes and streams included', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway(
+      { backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: [{ use: './plugins/examples/team-header.ts', options: { required: true } }, ...fastProbes] },
+      resolve(import.meta.dir, '../..'),
+    )
+    const chat = (path: string, headers: Record<string, string> = {}, stream = false) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', headers, body: JSON.stringify({ model: 'qwen2.5-coder:1.5b', stream, messages: [{ role: 'user', content: 'hi' }] }) })
+    const openai = await chat('/v1/chat/completions')
+    expect(openai.status).toBe(400)
+    expect((await openai.json()).error.code).toBe('missing_team')
+    const ollama = await chat('/api/chat')
+    expect(ollama.status).toBe(400)
+    expect((await ollama.json()).error).toContain('x-team')
+    expect(sim.stats().requests).toBe(0)
+
+    const tagged = await chat('/v1/chat/completions', { 'x-team': 'infra' })
+    expect(tagged.status).toBe(200)
+    expect(tagged.headers.get('x-team')).toBe('infra')
+    expect(tagged.headers.get('x-switchyard-model')).toBe('qwen2.5-coder:1.5b')
+    expect((await tagged.json()).choices[0].message.content.length).toBeGreaterThan(0)
+    const streamed = await chat('/api/chat', { 'x-team': 'infra' }, true)
+    expect(streamed.headers.get('x-team')).toBe('infra')
+    expect(JSON.parse((await streamed.text()).trim().split('\n').at(-1)!).done).toBe(true)
+    const tags = await fetch(`${gw.url}/api/tags`, { headers: { 'x-team': 'infra' } })
+    expect(tags.headers.get('x-team')).toBe('infra')
+    expect((await tags.json()).models.length).toBeGreaterThan(0)
+    await until(() => gw.gateway.deps.health.views()[0]?.inFlight === 0, 2_000, 'the streamed request to end')
   })
 })
 
