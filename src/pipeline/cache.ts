@@ -206,7 +206,6 @@ export async function followFlight(flight: Flight, request: ChatRequest): Promis
     if ((await flight.done) === 'aborted') return undefined
     return new Response(flight.body(), { status: head.status, headers })
   }
-  const encoder = new TextEncoder()
-  const body = flight.follow(() => encoder.encode(streamErrorFrame(request, 'the shared upstream answer was cut off')))
+  const body = flight.follow(() => streamErrorFrame(request, 'the shared upstream answer was cut off'))
   return new Response(body, { status: head.status, headers })
 }

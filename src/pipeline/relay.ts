@@ -95,8 +95,9 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
     return { out }
   }
 
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
-    tap?.push(chunk)
+  /** `text` is `chunk` as text, for single-flight followers. */
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array, text: string) => {
+    tap?.push(text)
     controller.enqueue(chunk)
   }
 
@@ -112,7 +113,8 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
           return
         }
         const message = `backend connection lost mid-stream: ${error instanceof Error ? error.message : String(error)}`
-        send(controller, encoder.encode(streamErrorFrame(request, message)))
+        const frame = streamErrorFrame(request, message)
+        send(controller, encoder.encode(frame), frame)
         controller.close()
         finish({ ok: false, error: message })
         return
@@ -120,7 +122,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       if (result.done) {
         if (mapper) {
           const last = mapper.end()
-          if (last) send(controller, encoder.encode(last))
+          if (last) send(controller, encoder.encode(last), last)
         }
         controller.close()
         finish({ ok: true })
@@ -128,15 +130,16 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
       }
       ttftMs ??= performance.now() - startedMs
       if (!translate && !record) {
-        send(controller, result.value)
-        tail = decoder.decode(result.value, { stream: true }).slice(-600)
+        const text = decoder.decode(result.value, { stream: true })
+        send(controller, result.value, text)
+        tail = text.slice(-600)
         return
       }
       const text = decoder.decode(result.value, { stream: true })
       const { out, error } = mapChunk(text)
       tail = (tail + out).slice(-600)
       if (record) recorded.push(out)
-      if (out) send(controller, translate ? encoder.encode(out) : result.value)
+      if (out) send(controller, translate ? encoder.encode(out) : result.value, out)
       if (error) {
         controller.close()
         options.abort('backend reported an error mid-stream')

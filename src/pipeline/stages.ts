@@ -91,10 +91,10 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     leader.abandon()
     throw error
   }
+  // forward answered: with the whole text, or with a relayed stream that feeds the flight itself.
   const answer = ctx.answer
-  if (answer?.text !== undefined) leader.head(res.status, answer.headers, answer.text)
-  else if (answer?.relayed && res.body === answer.relayed) leader.head(res.status, answer.headers)
-  else return leader.publish(res)
+  if (answer) leader.share(res.status, answer.headers, answer.text)
+  else leader.abandon()
   return res
 }
 
