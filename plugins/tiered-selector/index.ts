@@ -18,8 +18,9 @@ export default definePlugin({
       const promptTokens = estimateTokens(request)
       const options_: (SelectionOption & { why: () => string })[] = []
       const skipped: string[] = []
+      const index = servingIndex(backends)
       for (const model of candidates) {
-        const serving = backends.filter((b) => b.models.some((m) => m.name === model))
+        const serving = index.get(model) ?? NONE
         if (serving.length === 0) {
           skipped.push(`${model}: on no backend`)
           continue
@@ -44,6 +45,25 @@ export default definePlugin({
     },
   }),
 })
+
+const NONE: readonly BackendView[] = []
+/** The backends serving each model, per snapshot: the core rebuilds the views only when a probe reports. */
+const indexes = new WeakMap<readonly BackendView[], Map<string, BackendView[]>>()
+
+function servingIndex(backends: readonly BackendView[]): Map<string, BackendView[]> {
+  let index = indexes.get(backends)
+  if (index) return index
+  index = new Map()
+  for (const b of backends) {
+    for (const m of b.models) {
+      const list = index.get(m.name)
+      if (!list) index.set(m.name, [b])
+      else if (!list.includes(b)) list.push(b)
+    }
+  }
+  indexes.set(backends, index)
+  return index
+}
 
 /** About four characters a token: enough to tell a 2k-token prompt from a 32k one. */
 function estimateTokens(request: ChatRequest): number {

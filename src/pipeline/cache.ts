@@ -96,10 +96,11 @@ function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, 
   const controller = new AbortController()
   const combined = AbortSignal.any([signal, controller.signal])
   return new Promise<T>((resolve, reject) => {
-    const deadline = startDeadline(ms, () => {
+    const expire = () => {
       controller.abort(new Error(`no answer within ${ms} ms`))
       reject(new Error(`no answer within ${ms} ms`))
-    })
+    }
+    const deadline = startDeadline(ms, { expire }, 'total')
     work(combined).then(resolve, reject).finally(() => cancelDeadline(deadline))
   })
 }

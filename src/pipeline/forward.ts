@@ -5,7 +5,7 @@ import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plu
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
-import { cancelDeadline, startDeadline } from './deadlines.ts'
+import { type DeadlineKind, cancelDeadline, startDeadline } from './deadlines.ts'
 import type { FlightTap } from './single-flight.ts'
 import { planUpstream } from './upstream.ts'
 import { ERROR_TYPE_CANCELLED, ERROR_TYPE_CONNECTION, ERROR_TYPE_STREAM, ERROR_TYPE_TIMEOUT } from '../telemetry/attributes.ts'
@@ -74,6 +74,21 @@ function withTrialFirst(deps: GatewayDeps, options: SelectionOption[]): Selectio
   return [options[index]!, ...options.filter((_, i) => i !== index)]
 }
 
+/** One attempt's abort switch; a deadline expiring aborts it and says which deadline it was. */
+class AttemptControl {
+  readonly controller = new AbortController()
+  timedOut?: string
+
+  abort(reason: string): void {
+    this.controller.abort(new Error(reason))
+  }
+
+  expire(ms: number, kind: DeadlineKind): void {
+    this.timedOut = kind === 'first-byte' ? `no response within ${ms} ms` : `no complete response within ${ms} ms`
+    this.abort(this.timedOut)
+  }
+}
+
 export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<Forwarded> {
   const { request, selection, clientSignal } = input
   const server = deps.config.server
@@ -107,20 +122,14 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     }
     const plan = planUpstream(request, input.raw, backend, option.model)
     const traced = startAttempt(input.traceContext, { request, model: option.model, backend, url: plan.url, attempt, startedMs: input.startedMs }, plan.headers, input.traceparent)
-    const controller = new AbortController()
-    const abort = (reason: string) => controller.abort(new Error(reason))
+    const control = new AttemptControl()
+    const { controller } = control
+    const abort = (reason: string) => control.abort(reason)
     const onClientAbort = () => abort('client disconnected')
     clientSignal.addEventListener('abort', onClientAbort, { once: true })
     const firstByteMs = warm || backend.kind === 'openai' ? server.firstByteTimeoutMs : server.coldStartTimeoutMs
-    let timedOut: string | undefined
-    const firstByteDeadline = startDeadline(firstByteMs, () => {
-      timedOut = `no response within ${firstByteMs} ms`
-      abort(timedOut)
-    })
-    const totalDeadline = startDeadline(server.requestTimeoutMs, () => {
-      timedOut = `no complete response within ${server.requestTimeoutMs} ms`
-      abort(timedOut)
-    })
+    const firstByteDeadline = startDeadline(firstByteMs, control, 'first-byte')
+    const totalDeadline = startDeadline(server.requestTimeoutMs, control, 'total')
     const end = deps.health.begin(option.backend, option.model)
     const release = () => {
       releaseSlot()
@@ -133,13 +142,13 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       res = await fetch(plan.url, { method: 'POST', body: plan.body as BodyInit, headers: plan.headers, signal: controller.signal, decompress: false })
     } catch (error) {
       release()
-      const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
+      const cause = control.timedOut ?? (error instanceof Error ? error.message : String(error))
       // A client that hung up says nothing about the backend's health.
       end(clientSignal.aborted ? { ok: false, cancelled: true } : { ok: false, error: cause })
-      traced.fail(new Error(cause, { cause: error }), clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_CONNECTION)
+      traced.fail(new Error(cause, { cause: error }), clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_CONNECTION)
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend} failed: ${cause}`)
-      lastError = timedOut ? new UpstreamTimeoutError(`backend "${option.backend}": ${cause}`) : new UpstreamError(`backend "${option.backend}" unreachable: ${cause}`)
+      lastError = control.timedOut ? new UpstreamTimeoutError(`backend "${option.backend}": ${cause}`) : new UpstreamError(`backend "${option.backend}" unreachable: ${cause}`)
       continue
     }
     cancelDeadline(firstByteDeadline)
@@ -160,7 +169,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       release()
       end({ ok: relayEnd.ok, cancelled: relayEnd.cancelled, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
       if (relayEnd.ok) traced.succeed(relayEnd)
-      else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM)
+      else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM)
       input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
       if (relayEnd.ok && relayEnd.chunks && input.onComplete) {
         input.onComplete({ status: 200, contentType: contentTypeFor(request), model: option.model, backend: option.backend, chunks: relayEnd.chunks, createdAt: Date.now() })
@@ -175,7 +184,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     try {
       text = await res.text()
     } catch (error) {
-      const cause = timedOut ?? (error instanceof Error ? error.message : String(error))
+      const cause = control.timedOut ?? (error instanceof Error ? error.message : String(error))
       finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected' } : { ok: false, error: cause })
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)
