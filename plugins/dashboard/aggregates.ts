@@ -41,7 +41,7 @@ export interface Aggregates {
 
 /** Requests answered without a classification (a named model) are grouped under this class key. */
 export const DIRECT_CLASS = 'named'
-/** Samples kept per key, so a busy model cannot grow memory without bound. */
+/** Samples kept per key (up to twice this between trims), so a busy model cannot grow memory without bound. */
 const MAX_SAMPLES = 2_000
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
@@ -63,7 +63,8 @@ export function createAggregates(windowMs: number, buckets: number, startMs = Da
     if (!series) map.set(key, (series = { samples: [], total: 0 }))
     series.samples.push(s)
     series.total++
-    if (series.samples.length > MAX_SAMPLES) series.samples.splice(0, series.samples.length - MAX_SAMPLES)
+    // Trimmed in batches: cutting one sample off the front of a full array on every request moved all the others.
+    if (series.samples.length >= 2 * MAX_SAMPLES) series.samples.splice(0, series.samples.length - MAX_SAMPLES)
   }
 
   const summarize = (key: string, series: Series, nowMs: number, windowTotal: number): AggregateRow => {
