@@ -1,4 +1,4 @@
-/** Turns the PipelineEvents of each request into one finished routing decision, kept in a bounded ring. */
+/** Turns the last PipelineEvent of each request (it carries the whole decision) into one routing decision, kept in a bounded ring. */
 import type { PipelineEvent } from 'switchyard/plugin'
 
 /** One routing decision as the dashboard shows it: plain JSON, no prompt text. */
@@ -25,19 +25,6 @@ export interface Decision {
   readonly reasons: readonly string[]
 }
 
-interface Pending {
-  startMs: number
-  protocol?: string
-  operation?: string
-  requested?: string
-  route?: string
-  classification?: PipelineEvent['classification']
-  selectionReasons?: readonly string[]
-  model?: string
-  backend?: string
-  cache?: string
-}
-
 export interface DecisionLog {
   /** Feed one event; returns the decision when this event finished a request. */
   observe(event: PipelineEvent): Decision | undefined
@@ -47,11 +34,7 @@ export interface DecisionLog {
 
 const round = (ms: number) => Math.round(ms * 10) / 10
 
-/** Requests that never finish (a 503 before forwarding) must not pile up. */
-const MAX_PENDING = 1_000
-
 export function createDecisionLog(maxDecisions: number): DecisionLog {
-  const pending = new Map<string, Pending>()
   const ring: Decision[] = []
   let next = 0
 
@@ -62,40 +45,32 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
     return d
   }
 
-  const pendingFor = (event: PipelineEvent): Pending => {
-    let p = pending.get(event.requestId)
-    if (!p) {
-      p = { startMs: event.timeMs }
-      pending.set(event.requestId, p)
-      if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string)
-    }
-    return p
-  }
-
-  const finish = (event: PipelineEvent, p: Pending): Decision => {
-    pending.delete(event.requestId)
-    const c = event.classification ?? p.classification
-    const reasons = [...(c?.reasons ?? []), ...(p.selectionReasons ?? [])]
+  /** A request's last event carries its whole decision: no state is kept between a request's events. */
+  const finish = (event: PipelineEvent, status: number | undefined): Decision => {
+    const c = event.classification
+    const reasons = [...(c?.reasons ?? []), ...(event.selection?.reasons ?? [])]
     const fallbackCount = event.fallbackCount ?? 0
-    if (fallbackCount > 0) reasons.push(`${fallbackCount} fallback${fallbackCount === 1 ? '' : 's'} before ${event.model ?? p.model ?? 'an answer'}`)
+    const model = event.model ?? event.selection?.model ?? event.request?.model ?? null
+    if (fallbackCount > 0) reasons.push(`${fallbackCount} fallback${fallbackCount === 1 ? '' : 's'} before ${model ?? 'an answer'}`)
     if (event.error) reasons.push(event.error)
+    const durationMs = event.durationMs ?? 0
     return push({
       id: event.requestId,
-      timeMs: p.startMs,
-      protocol: p.protocol ?? null,
-      operation: p.operation ?? null,
-      requested: p.requested ?? null,
-      route: event.route ?? p.route ?? null,
+      timeMs: event.timeMs - durationMs,
+      protocol: event.request?.protocol ?? null,
+      operation: event.request?.operation ?? null,
+      requested: event.request?.model ?? null,
+      route: event.route ?? null,
       class: c?.label ?? null,
       confidence: c?.confidence ?? null,
       classifier: c?.classifier ?? null,
-      model: event.model ?? p.model ?? p.requested ?? null,
-      backend: event.backend ?? p.backend ?? null,
-      cache: event.cache ?? p.cache ?? null,
-      status: event.status ?? null,
+      model,
+      backend: event.backend ?? event.selection?.backend ?? null,
+      cache: event.cache ?? null,
+      status: status ?? null,
       error: event.error ?? null,
       ttftMs: event.ttftMs === undefined ? null : round(event.ttftMs),
-      durationMs: round(event.durationMs ?? Math.max(0, event.timeMs - p.startMs)),
+      durationMs: round(durationMs),
       inputTokens: event.inputTokens ?? null,
       outputTokens: event.outputTokens ?? null,
       fallbackCount,
@@ -105,31 +80,10 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
 
   return {
     observe(event) {
-      const p = pendingFor(event)
-      switch (event.stage) {
-        case 'request':
-          p.protocol = event.request?.protocol
-          p.operation = event.request?.operation
-          p.requested = event.request?.model
-          return undefined
-        case 'cache':
-          p.cache = event.cache
-          // A hit is answered from the cache: no select or response event follows.
-          return event.cache === 'hit' || event.cache === 'semantic-hit' ? finish({ ...event, status: 200 }, p) : undefined
-        case 'classify':
-          p.route = event.route
-          p.classification = event.classification
-          return undefined
-        case 'select':
-          p.model = event.model ?? event.selection?.model
-          p.backend = event.backend ?? event.selection?.backend
-          p.selectionReasons = event.selection?.reasons
-          return undefined
-        case 'response':
-          return finish(event, p)
-        default:
-          return undefined
-      }
+      if (event.stage === 'response') return finish(event, event.status)
+      // A hit is answered from the cache: no response event follows.
+      if (event.stage === 'cache' && (event.cache === 'hit' || event.cache === 'semantic-hit')) return finish(event, 200)
+      return undefined
     },
     recent() {
       const ordered = ring.length < maxDecisions ? ring.slice() : [...ring.slice(next), ...ring.slice(0, next)]

@@ -33,7 +33,7 @@ function emitUnfinished(ctx: RequestContext, status: number): void {
   ctx.deps.emit({
     stage: 'response', requestId: ctx.requestId, timeMs: Date.now(), status, error: ctx.error?.message,
     backend: selection?.backend, model: selection?.model, durationMs: performance.now() - ctx.startedMs,
-    route: target?.kind === 'route' ? target.name : undefined, classification: ctx.classification, cache: cacheStatus,
+    route: target?.kind === 'route' ? target.name : undefined, classification: ctx.classification, cache: cacheStatus, request, selection,
   })
 }
 

@@ -28,17 +28,22 @@ export function parseStage(protocol: Protocol, operation: Operation): Stage {
     const request = protocol === 'openai' ? parseOpenAI(operation, json) : parseOllama(operation, json)
     ctx.request = request
     ctx.raw = bytes
+    // From here on the request ends with exactly one last event (a response, or a cache hit), also on errors.
+    deps.emit({ stage: 'request', requestId: ctx.requestId, timeMs: Date.now(), request })
     ctx.target = resolveTarget(deps, request.model)
     checkModelAllowed(clientKey, request.model)
-    await clientKey?.admit()
-    deps.emit({ stage: 'request', requestId: ctx.requestId, timeMs: Date.now(), request })
+    if (clientKey) await clientKey.admit()
     return next()
   }
 }
 
 function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.cacheStatus = cache
-  ctx.deps.emit({ stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
+  // A hit is the request's last event: it carries the request and its duration.
+  const hit = cache === 'hit' || cache === 'semantic-hit'
+  ctx.deps.emit(hit
+    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs }
+    : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
 /** Stages skipped for a request call `next` directly: no async frame of their own. */
@@ -162,7 +167,7 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
         error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
         outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
-        classification, cache: cacheStatus,
+        classification, cache: cacheStatus, request, selection,
       })
     },
   })

@@ -169,6 +169,11 @@ export interface HealthReport {
 
 export type PipelineStage = 'request' | 'cache' | 'classify' | 'select' | 'attempt' | 'response'
 
+/**
+ * What telemetry observes, once per stage. A request's last event (`response`, or `cache` with a hit) carries
+ * the whole decision (`request`, `route`, `classification`, `selection`, `cache`, `durationMs`), so an observer
+ * needs no state per request to describe it.
+ */
 export interface PipelineEvent {
   readonly stage: PipelineStage
   readonly requestId: string

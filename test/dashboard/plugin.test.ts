@@ -26,7 +26,11 @@ function requestEvents(id: string, timeMs: number, extra: Partial<PipelineEvent>
     { stage: 'request', requestId: id, timeMs, request },
     { stage: 'classify', requestId: id, timeMs, route: 'auto', classification },
     { stage: 'select', requestId: id, timeMs, model: 'small', backend: 'gpu0', selection: { model: 'small', backend: 'gpu0', reasons: ['small@gpu0: up'] } },
-    { stage: 'response', requestId: id, timeMs: timeMs + 100, model: 'small', backend: 'gpu0', status: 200, durationMs: 100, ttftMs: 20, outputTokens: 40, ...extra },
+    // The last event carries the whole decision, as the core sends it.
+    {
+      stage: 'response', requestId: id, timeMs: timeMs + 100, model: 'small', backend: 'gpu0', status: 200, durationMs: 100, ttftMs: 20, outputTokens: 40,
+      request, route: 'auto', classification, selection: { model: 'small', backend: 'gpu0', reasons: ['small@gpu0: up'] }, ...extra,
+    },
   ]
 }
 
@@ -46,7 +50,7 @@ describe('dashboard plugin', () => {
     const { instance, state } = await setup()
     for (const e of requestEvents('a', Date.now())) instance.observe!(e)
     instance.observe!({ stage: 'request', requestId: 'b', timeMs: Date.now(), request })
-    instance.observe!({ stage: 'cache', requestId: 'b', timeMs: Date.now(), cache: 'hit' })
+    instance.observe!({ stage: 'cache', requestId: 'b', timeMs: Date.now(), cache: 'hit', request, durationMs: 1 })
     const s = await state()
     expect(s.totals).toEqual({ requests: 2, errors: 0, cacheHits: 1 })
     expect(s.decisions[0]).toMatchObject({ id: 'b', cache: 'hit', status: 200 })
