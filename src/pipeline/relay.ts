@@ -36,17 +36,37 @@ export interface RelayOptions {
 
 const encoder = new TextEncoder()
 
-/** Token counts and finish reason from the final frames of a stream (Ollama's done line or OpenAI's usage chunk). */
-export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number; finishReason?: string } {
-  const count = (re: RegExp) => {
-    const m = tail.match(re)
-    return m ? Number(m[1]) : undefined
+const COUNT_VALUE = /^\s*:\s*(\d+)/
+const REASON_VALUE = /^\s*:\s*"([a-z_]{1,32})"/
+
+/** The number after the last `"key":` in `tail`, if any. */
+function lastCount(tail: string, key: string): number | undefined {
+  const at = tail.lastIndexOf(key)
+  if (at === -1) return undefined
+  const m = COUNT_VALUE.exec(tail.slice(at + key.length, at + key.length + 32))
+  return m ? Number(m[1]) : undefined
+}
+
+/** The last string value of `"finish_reason"` or `"done_reason"` (skipping `null`s after it). */
+function lastReason(tail: string): string | undefined {
+  for (const key of ['"finish_reason"', '"done_reason"']) {
+    for (let at = tail.lastIndexOf(key); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(key, at - 1)) {
+      const m = REASON_VALUE.exec(tail.slice(at + key.length, at + key.length + 48))
+      if (m) return m[1]
+    }
   }
-  const reasons = [...tail.matchAll(/"(?:finish_reason|done_reason)":\s*"([a-z_]{1,32})"/g)]
+  return undefined
+}
+
+/**
+ * Token counts and finish reason from the final frames of a stream (Ollama's done line or OpenAI's usage chunk),
+ * or from a whole answer's end. String searches first: no regular expression runs over the whole tail.
+ */
+export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number; finishReason?: string } {
   return {
-    inputTokens: count(/"prompt_eval_count":\s*(\d+)/) ?? count(/"prompt_tokens":\s*(\d+)/),
-    outputTokens: count(/"eval_count":\s*(\d+)/) ?? count(/"completion_tokens":\s*(\d+)/),
-    finishReason: reasons.at(-1)?.[1],
+    inputTokens: lastCount(tail, '"prompt_eval_count"') ?? lastCount(tail, '"prompt_tokens"'),
+    outputTokens: lastCount(tail, '"eval_count"') ?? lastCount(tail, '"completion_tokens"'),
+    finishReason: lastReason(tail),
   }
 }
 

@@ -14,8 +14,10 @@ import { parseOpenAI } from '../protocols/openai/parse.ts'
 import type { Operation, Protocol } from '../plugin/types.ts'
 
 /** Header values must be printable ASCII: anything else becomes '?', and long values are cut. */
+const UNSAFE = /[^\x20-\x7e]/
+
 export function headerSafe(value: string): string {
-  const clean = value.replace(/[^\x20-\x7e]/g, '?')
+  const clean = UNSAFE.test(value) ? value.replace(/[^\x20-\x7e]/g, '?') : value
   return clean.length > 1000 ? `${clean.slice(0, 997)}...` : clean
 }
 
