@@ -21,11 +21,11 @@ export default definePlugin({
     /** Put prompt and completion text on spans (`gen_ai.input.messages` / `gen_ai.output.messages`). */
     captureContent: v.optional(v.boolean()),
   }),
-  setup({ options, log }) {
+  async setup({ options, log }) {
     const { captureContent, ...tracing } = options
     // Process-level like the provider; an explicit option wins over the env switch, also on reload.
     if (captureContent !== undefined) process.env[CAPTURE_CONTENT_ENV] = String(captureContent)
-    startTracing(tracing, log)
+    await startTracing(tracing, log)
     return {
       // A reload closes the old generation: flush its spans but keep the provider for the new one.
       close: () => flushTracing(),
