@@ -36,6 +36,23 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   // a cache hit), and a set that takes and drops an id per request costs measurable time on the request path.
   let inFlight = 0
 
+  // The series a response moves, per label combination (bounded like the labels): one lookup per response.
+  const bundles = new Map<string, ReturnType<typeof bundle>>()
+  const bundle = (route: string, cls: string, model: string, backend: string, status: number) => ({
+    requests: requests.bind({ route, class: cls, model, backend, status: String(status) }),
+    duration: duration.bind({ route, model, backend }),
+    ttft: ttft.bind({ model, backend }),
+    inputTokens: tokens.bind({ model, backend, token_type: 'input' }),
+    outputTokens: tokens.bind({ model, backend, token_type: 'output' }),
+    fallbacks: fallbacks.bind({ route, model, backend }),
+  })
+  const seriesOf = (route: string, cls: string, model: string, backend: string, status: number) => {
+    const key = `${route}\u0000${cls}\u0000${model}\u0000${backend}\u0000${status}`
+    let b = bundles.get(key)
+    if (!b) bundles.set(key, (b = bundle(route, cls, model, backend, status)))
+    return b
+  }
+
   const done = () => {
     if (inFlight > 0) inFlight--
   }
@@ -80,15 +97,13 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
         case 'response': {
           done()
           // Model and backend are the resolved ones (config/discovery), never the client's raw model string.
-          const model = e.model ?? ''
-          const backend = e.backend ?? ''
-          const route = e.route ?? ''
-          requests.inc({ route, class: e.classification?.label ?? '', model, backend, status: String(e.status ?? 0) })
-          if (e.durationMs !== undefined) duration.observe({ route, model, backend }, e.durationMs / 1000)
-          if (e.ttftMs !== undefined) ttft.observe({ model, backend }, e.ttftMs / 1000)
-          if (e.inputTokens !== undefined) tokens.inc({ model, backend, token_type: 'input' }, e.inputTokens)
-          if (e.outputTokens !== undefined) tokens.inc({ model, backend, token_type: 'output' }, e.outputTokens)
-          if (e.fallbackCount) fallbacks.inc({ route, model, backend }, e.fallbackCount)
+          const b = seriesOf(e.route ?? '', e.classification?.label ?? '', e.model ?? '', e.backend ?? '', e.status ?? 0)
+          b.requests.inc()
+          if (e.durationMs !== undefined) b.duration.observe(e.durationMs / 1000)
+          if (e.ttftMs !== undefined) b.ttft.observe(e.ttftMs / 1000)
+          if (e.inputTokens !== undefined) b.inputTokens.inc(e.inputTokens)
+          if (e.outputTokens !== undefined) b.outputTokens.inc(e.outputTokens)
+          if (e.fallbackCount) b.fallbacks.inc(e.fallbackCount)
           return
         }
         default:

@@ -38,6 +38,8 @@ const valuesOf = (names: readonly string[], labels: Labels) => names.map((n) => 
 
 export interface Counter {
   inc(labels: Labels, by?: number): void
+  /** The series for `labels`, to move without looking it up again. */
+  bind(labels: Labels): { inc(by?: number): void }
 }
 
 export interface Gauge {
@@ -48,6 +50,8 @@ export interface Gauge {
 
 export interface Histogram {
   observe(labels: Labels, value: number): void
+  /** The series for `labels`, to observe without looking it up again. */
+  bind(labels: Labels): { observe(value: number): void }
 }
 
 export interface Registry {
@@ -79,6 +83,21 @@ export function createRegistry(): Registry {
         if (s) s.value = replace ? by : s.value + by
         else series.set(key, { values: valuesOf(labelNames, labels), value: by })
       },
+      /** For counters only: a gauge's reset() would leave a bound series behind. */
+      bind(labels: Labels) {
+        // Found or made on first use, so a bound series that never moves is never rendered.
+        let bound: { values: string[]; value: number } | undefined
+        return {
+          inc(by = 1) {
+            if (!bound) {
+              const key = keyOf(labelNames, labels)
+              bound = series.get(key)
+              if (!bound) series.set(key, (bound = { values: valuesOf(labelNames, labels), value: 0 }))
+            }
+            bound.value += by
+          },
+        }
+      },
       reset: () => series.clear(),
     }
   }
@@ -86,7 +105,7 @@ export function createRegistry(): Registry {
   return {
     counter(name, help, labelNames) {
       const m = simple(name, help, labelNames, 'counter')
-      return { inc: (labels, by = 1) => m.add(labels, by, false) }
+      return { inc: (labels, by = 1) => m.add(labels, by, false), bind: m.bind }
     },
     gauge(name, help, labelNames) {
       const m = simple(name, help, labelNames, 'gauge')
@@ -94,7 +113,7 @@ export function createRegistry(): Registry {
     },
     histogram(name, help, labelNames, buckets) {
       const bounds = [...buckets].sort((a, b) => a - b)
-      const series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number }>()
+      const series = new Map<string, Series>()
       metrics.push({
         name,
         render(out) {
@@ -111,16 +130,32 @@ export function createRegistry(): Registry {
           }
         },
       })
+      type Series = { values: string[]; counts: number[]; sum: number; count: number }
+      const seriesFor = (labels: Labels): Series => {
+        const key = keyOf(labelNames, labels)
+        let s = series.get(key)
+        if (!s) series.set(key, (s = { values: valuesOf(labelNames, labels), counts: bounds.map(() => 0), sum: 0, count: 0 }))
+        return s
+      }
+      const record = (s: Series, value: number) => {
+        if (!Number.isFinite(value)) return
+        let i = 0
+        while (i < bounds.length && value > bounds[i]!) i++
+        if (i < bounds.length) s.counts[i] = (s.counts[i] ?? 0) + 1
+        s.sum += value
+        s.count++
+      }
       return {
         observe(labels, value) {
-          if (!Number.isFinite(value)) return
-          const key = keyOf(labelNames, labels)
-          let s = series.get(key)
-          if (!s) series.set(key, (s = { values: valuesOf(labelNames, labels), counts: bounds.map(() => 0), sum: 0, count: 0 }))
-          const i = bounds.findIndex((le) => value <= le)
-          if (i !== -1) s.counts[i] = (s.counts[i] ?? 0) + 1
-          s.sum += value
-          s.count++
+          if (Number.isFinite(value)) record(seriesFor(labels), value)
+        },
+        bind(labels) {
+          let s: Series | undefined
+          return {
+            observe(value) {
+              if (Number.isFinite(value)) record((s ??= seriesFor(labels)), value)
+            },
+          }
         },
       }
     },
