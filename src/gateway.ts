@@ -181,8 +181,11 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
     try {
       await next()
     } finally {
-      if (ctx.request) c.res = settleBody(ctx, c.res)
-      else if (!c.res.body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) ctx.bodyEnd.fire()
+      if (ctx.request) {
+        // Assigning c.res makes Hono copy the response: only when settling wrapped it.
+        const settled = settleBody(ctx, c.res)
+        if (settled !== c.res) c.res = settled
+      } else if (!c.res.body || !/event-stream|ndjson/.test(c.res.headers.get('content-type') ?? '')) ctx.bodyEnd.fire()
       // Streams served here (plugin endpoints such as the dashboard feed) end the request when they end.
       else c.res = watchBody(c.res, c.req.raw.signal, ctx.bodyEnd)
     }
