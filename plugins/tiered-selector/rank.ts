@@ -7,11 +7,6 @@ export interface Ranked {
   why(): string
 }
 
-export interface Rejected {
-  readonly backend: BackendView
-  readonly why: string
-}
-
 const MIB = 1024 * 1024
 /** Loading a model needs a little more than its file size (KV cache, buffers). */
 const VRAM_HEADROOM = 1.1

@@ -1,7 +1,7 @@
 /** One request's outer telemetry: the SERVER span (honours `traceparent`, ends with the body, once) and the final event. */
 import { ROOT_CONTEXT, SpanKind, propagation, trace } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
-import type { RequestContext } from '../pipeline/context.ts'
+import { type RequestContext, isCacheHit } from '../pipeline/context.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
 import {
   ATTR_ERROR_TYPE,
@@ -17,8 +17,6 @@ import {
   GEN_AI_OPERATIONS,
 } from '../telemetry/attributes.ts'
 import { HEADERS_GETTER, endOnce, errorTypeOf, getTracer, tracingEnabled } from '../telemetry/spans.ts'
-
-const isCacheHit = (status: string | undefined) => status === 'hit' || status === 'semantic-hit'
 
 /**
  * The `response` PipelineEvent for pipeline requests that forward did not finish: errors (404, 503,

@@ -2,7 +2,6 @@
 import type { LoadedPlugin } from '../plugin/load.ts'
 import type { CacheEntry, ChatRequest } from '../plugin/types.ts'
 import type { GatewayDeps } from './deps.ts'
-import { cancelDeadline, startDeadline } from './deadlines.ts'
 import { streamErrorFrame } from './relay.ts'
 import type { Target } from './route.ts'
 import { createSingleFlight, type Flight, type SingleFlight } from './single-flight.ts'
@@ -96,12 +95,11 @@ function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, 
   const controller = new AbortController()
   const combined = AbortSignal.any([signal, controller.signal])
   return new Promise<T>((resolve, reject) => {
-    const expire = () => {
+    const timer = setTimeout(() => {
       controller.abort(new Error(`no answer within ${ms} ms`))
       reject(new Error(`no answer within ${ms} ms`))
-    }
-    const deadline = startDeadline(ms, { expire }, 'total')
-    work(combined).then(resolve, reject).finally(() => cancelDeadline(deadline))
+    }, ms)
+    work(combined).then(resolve, reject).finally(() => clearTimeout(timer))
   })
 }
 

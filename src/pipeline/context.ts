@@ -16,6 +16,9 @@ import type { FlightTap } from './single-flight.ts'
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
 
+/** Answered from a cache: the request's last event is its `cache` event. */
+export const isCacheHit = (status: string | undefined): boolean => status === 'hit' || status === 'semantic-hit'
+
 let sequence = 0
 const idPrefix = Math.random().toString(36).slice(2, 8)
 

@@ -1,5 +1,5 @@
 /**
- * Request deadlines (first byte, whole request, cache lookups): a native timer each that calls `target.expire`.
+ * An upstream attempt's deadlines (first byte, whole request): a native timer each that calls `target.expire`.
  * The timer gets its arguments directly, so no closure keeps the request's scope alive.
  *
  * Measured (ad-hoc wrk run, one core, instant upstream): native timers cost ~2 µs a request over none; a shared

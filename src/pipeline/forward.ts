@@ -3,6 +3,7 @@ import type { Context } from '@opentelemetry/api'
 import { OverloadedError, UpstreamError, UpstreamTimeoutError } from '../errors.ts'
 import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plugin/types.ts'
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
+import type { Answer } from './context.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
 import { type DeadlineKind, cancelDeadline, startDeadline } from './deadlines.ts'
@@ -30,17 +31,9 @@ export interface ForwardInput {
   readonly tap?: FlightTap
 }
 
-export interface Forwarded {
+/** The response to send, with what the cache stage needs of it (its headers, its text or its relay). */
+export interface Forwarded extends Answer {
   readonly response: Response
-  /** The response's headers, as sent. */
-  readonly headers: Record<string, string>
-  /** A non-streamed answer's whole body. */
-  readonly text?: string
-  /** A streamed answer's relay (it fires `onEnd` itself). */
-  readonly relayed?: ReadableStream<Uint8Array>
-  readonly option: SelectionOption
-  /** One line per failed attempt before the one that answered. */
-  readonly attemptNotes: readonly string[]
 }
 
 export function contentTypeFor(req: ChatRequest): string {
@@ -178,7 +171,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     if (request.stream && res.body) {
       const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith, tap: input.tap })
       const headers = { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache', ...input.headers?.(option, notes) }
-      return { response: new Response(body, { status: 200, headers }), headers, relayed: body, option, attemptNotes: notes }
+      return { response: new Response(body, { status: 200, headers }), headers, relayed: body }
     }
     let text: string
     try {
@@ -200,7 +193,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     }
     finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text.length > 2000 ? text.slice(-2000) : text) })
     const headers = { 'content-type': contentTypeFor(request), ...input.headers?.(option, notes) }
-    return { response: new Response(text, { status: 200, headers }), headers, text, option, attemptNotes: notes }
+    return { response: new Response(text, { status: 200, headers }), headers, text }
   }
   throw lastError ?? new UpstreamError('no backend could be tried')
 }

@@ -2,10 +2,10 @@
 import type { MiddlewareHandler } from 'hono'
 import { cacheKey, cacheRuntime, eligibleCaches, followFlight, lookupCache, replayEntry, storeEntry, targetModel } from './cache.ts'
 import { CANCELLED } from './body-end.ts'
-import type { CacheStatus, RequestContext, Stage } from './context.ts'
+import { type CacheStatus, type RequestContext, type Stage, isCacheHit } from './context.ts'
 import type { PipelineEnv } from './env.ts'
 import { forward } from './forward.ts'
-import { candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
+import { type Target, candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
@@ -42,8 +42,7 @@ export function parseStage(protocol: Protocol, operation: Operation): Stage {
 function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.cacheStatus = cache
   // A hit is the request's last event: it carries the request and its duration.
-  const hit = cache === 'hit' || cache === 'semantic-hit'
-  ctx.deps.emit(hit
+  ctx.deps.emit(isCacheHit(cache)
     ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs }
     : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
@@ -106,12 +105,12 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
 }
 
 export const classifyStage: Stage = function classify(ctx, next) {
-  return ctx.target.kind === 'route' ? classifyThenForward(ctx, next) : next()
+  const { target } = ctx
+  return target.kind === 'route' ? classifyThenForward(ctx, target, next) : next()
 }
 
-async function classifyThenForward(ctx: RequestContext, next: () => Promise<Response>): Promise<Response> {
-  const { target, deps } = ctx
-  if (target.kind !== 'route') return next()
+async function classifyThenForward(ctx: RequestContext, target: Extract<Target, { kind: 'route' }>, next: () => Promise<Response>): Promise<Response> {
+  const { deps } = ctx
   const classification = await traceClassify(ctx, target.name, () => classifyRequest(deps, ctx.request, target.route, ctx.signal))
   ctx.classification = classification
   deps.emit({ stage: 'classify', requestId: ctx.requestId, timeMs: Date.now(), route: target.name, classification })
@@ -173,7 +172,7 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
       })
     },
   })
-  ctx.answer = { headers: forwarded.headers, text: forwarded.text, relayed: forwarded.relayed }
+  ctx.answer = forwarded
   return forwarded.response
 }
 

@@ -46,7 +46,6 @@ export function createSseParser() {
 }
 
 export const sseData = (json: unknown) => `data: ${JSON.stringify(json)}\n\n`
-export const SSE_DONE = 'data: [DONE]\n\n'
 
 /** The final frame when a stream fails after its first byte. */
 export function sseError(message: string, code = 'upstream_error'): string {
