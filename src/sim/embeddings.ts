@@ -6,7 +6,7 @@ import { createModelLatency, type ModelLatency } from './latency.ts'
 import { parseKeepAlive, type ModelSpec } from './models.ts'
 import { ollamaError, ollamaModelNotFound } from './ollama.ts'
 import { openaiError, openaiModelNotFound } from './openai.ts'
-import { modelField, parseBody } from './request-body.ts'
+import { parseBody } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
 import { jsonResponse } from './stream.ts'
 
@@ -48,7 +48,6 @@ async function embedAll(ctx: SimContext, scope: RequestScope, spec: ModelSpec, i
 const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6))
 
 export const handleOllamaEmbed: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return ollamaError(400, 'model is required')
   const parsed = parseBody(EmbedBody, body)
   if (!parsed.ok) return ollamaError(400, parsed.message)
   const request = parsed.value
@@ -69,7 +68,6 @@ export const handleOllamaEmbed: GenerationHandler = async (ctx, body, scope) => 
 }
 
 export const handleOllamaEmbeddings: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return ollamaError(400, 'model is required')
   const parsed = parseBody(LegacyBody, body)
   if (!parsed.ok) return ollamaError(400, parsed.message)
   const request = parsed.value
@@ -81,7 +79,6 @@ export const handleOllamaEmbeddings: GenerationHandler = async (ctx, body, scope
 }
 
 export const handleOpenAIEmbeddings: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return openaiError(400, 'model is required')
   const parsed = parseBody(OpenAIBody, body)
   if (!parsed.ok) return openaiError(400, parsed.message)
   const request = parsed.value

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { chatPrompt, collectRun, loadModel, startRun, type GenerationHandler, type Run, type RunStats, type SimContext } from './engine.ts'
 import { parseKeepAlive, type ModelSpec } from './models.ts'
-import { modelField, parseBody, TokenLimit } from './request-body.ts'
+import { parseBody, TokenLimit } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
 import { createFrameStream, jsonResponse, ndjsonResponse } from './stream.ts'
 
@@ -83,7 +83,6 @@ function streamRun(
 const createdAt = () => new Date().toISOString()
 
 export const handleOllamaChat: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return ollamaError(400, 'model is required')
   const parsed = parseBody(ChatBody, body)
   if (!parsed.ok) return ollamaError(400, parsed.message)
   const request = parsed.value
@@ -121,7 +120,6 @@ function contextIds(run: Run): number[] {
 }
 
 export const handleOllamaGenerate: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return ollamaError(400, 'model is required')
   const parsed = parseBody(GenerateBody, body)
   if (!parsed.ok) return ollamaError(400, parsed.message)
   const request = parsed.value

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { chatPrompt, collectRun, contentText, startRun, type GenerationHandler, type Run, type SimContext } from './engine.ts'
 import type { ModelSpec } from './models.ts'
-import { modelField, parseBody, TokenLimit } from './request-body.ts'
+import { parseBody, TokenLimit } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
 import { createFrameStream, jsonResponse, sseResponse } from './stream.ts'
 
@@ -101,7 +101,6 @@ function lookup(ctx: SimContext, model: string): ModelSpec | Response {
 }
 
 export const handleChatCompletions: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return openaiError(400, 'model is required')
   const parsed = parseBody(ChatBody, body)
   if (!parsed.ok) return openaiError(400, parsed.message)
   const request = parsed.value
@@ -133,7 +132,6 @@ export const handleChatCompletions: GenerationHandler = async (ctx, body, scope)
 }
 
 export const handleCompletions: GenerationHandler = async (ctx, body, scope) => {
-  if (!modelField(body)) return openaiError(400, 'model is required')
   const parsed = parseBody(CompletionBody, body)
   if (!parsed.ok) return openaiError(400, parsed.message)
   const request = parsed.value

@@ -10,6 +10,7 @@ import { handlePs, handleShow, handleTags, handleVersion } from './ollama-info.t
 import { handleChatCompletions, handleCompletions, handleGetModel, handleListModels, openaiError } from './openai.ts'
 import { createStatsBook, type SimStats, type StatsBook } from './stats.ts'
 import { isStreamed, jsonResponse } from './stream.ts'
+import { modelField } from './request-body.ts'
 
 export interface SimulatorOptions {
   port?: number
@@ -72,8 +73,8 @@ interface Deps {
 async function handleGeneration(deps: Deps, req: Request, protocol: Protocol, handler: GenerationHandler): Promise<Response> {
   const error = ERRORS[protocol]
   const parsed = await readJson(req)
-  const raw = parsed.ok && parsed.body && typeof parsed.body === 'object' && 'model' in parsed.body ? parsed.body.model : undefined
-  const model = typeof raw === 'string' && raw !== '' ? (deps.ctx.catalog.find(raw)?.name ?? raw) : undefined
+  const name = parsed.ok ? modelField(parsed.body) : undefined
+  const model = name === undefined ? undefined : (deps.ctx.catalog.find(name)?.name ?? name)
   const scope = deps.stats.begin(model, req.signal)
   const header = req.headers.get(FAULT_HEADER)
   const fault: Fault | undefined = header ? parseFault(header) : deps.faults.take()
@@ -94,6 +95,10 @@ async function handleGeneration(deps: Deps, req: Request, protocol: Protocol, ha
     if (!parsed.ok) {
       scope.finish()
       return error(400, parsed.message)
+    }
+    if (name === undefined) {
+      scope.finish()
+      return error(400, 'model is required')
     }
     const response = await handler(deps.ctx, parsed.body, scope)
     // Streamed bodies end their scope when the last frame goes out; everything else is done now.
