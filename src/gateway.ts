@@ -244,7 +244,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
   })
   app.notFound((c) => {
     const e = { status: 404, code: 'not_found' as const, message: `no such endpoint: ${c.req.method} ${c.req.path}` }
-    return c.req.path.startsWith('/api/') ? c.json({ error: e.message }, 404) : c.json(openAIErrorBody(e), 404)
+    return c.json(c.req.path.startsWith('/api/') ? ollamaErrorBody(e) : openAIErrorBody(e), 404)
   })
   app.onError((error, c) => {
     const e = describeError(error, c.get('deps')?.log)

@@ -4,7 +4,6 @@ export interface Feed {
   /** One client's event stream; ends when the client leaves, after `maxStreamMs`, or on close(). */
   open(signal: AbortSignal): Response
   publish(event: string, data: unknown): void
-  readonly clients: number
   close(): void
 }
 
@@ -77,9 +76,6 @@ export function createFeed(options: FeedOptions): Feed {
       if (clients.size === 0) return
       const chunk = frame(event, data)
       for (const c of clients) c.send(chunk)
-    },
-    get clients() {
-      return clients.size
     },
     close() {
       for (const c of [...clients]) c.end()

@@ -47,10 +47,9 @@ export default definePlugin({
     const page = renderPage()
     const text = (body: string, type: string, status = 200) =>
       new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
+    // What the wildcard route below serves (app.js and app.css have public routes of their own, matched first).
     const assets: Record<string, () => Response> = {
       '/dashboard/': () => text(page, 'text/html'),
-      '/dashboard/app.js': () => text(CLIENT_JS, 'text/javascript'),
-      '/dashboard/app.css': () => text(STYLE_CSS, 'text/css'),
       '/dashboard/state': () => Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } }),
     }
     // The page and its assets are public; data (state, events, /health details, explain) needs the admin key when

@@ -53,6 +53,9 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     return b
   }
 
+  /** A cache hit counts as a 200 with no route, class, model or backend. */
+  const cacheHits = requests.bind({ route: '', class: '', model: '', backend: '', status: '200' })
+
   const done = () => {
     if (inFlight > 0) inFlight--
   }
@@ -84,7 +87,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           // A hit is the whole answer: no select or response event follows.
           if (e.cache === 'hit' || e.cache === 'semantic-hit') {
             done()
-            requests.inc({ route: '', class: '', model: '', backend: '', status: '200' })
+            cacheHits.inc()
           }
           return
         case 'classify':

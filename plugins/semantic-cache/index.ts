@@ -83,8 +83,10 @@ export default definePlugin({
       cacheNondeterministic: options.cacheNondeterministic,
       async get(key, signal, request) {
         const text = promptOf(request)
-        const bucket = text === undefined ? undefined : scopes.get(scopeOf(request))
-        if (text === undefined || !bucket) return undefined
+        if (text === undefined) return undefined
+        const scope = scopeOf(request)
+        const bucket = scopes.get(scope)
+        if (!bucket) return undefined
         const vector = await embed(key, text, signal)
         const facts = extractor.facts(text)
         const now = Date.now()
@@ -101,7 +103,7 @@ export default definePlugin({
         }
         if (!best) return undefined
         order.delete(best.key)
-        order.set(best.key, scopeOf(request))
+        order.set(best.key, scope)
         return { ...best.item.entry, similarity: best.similarity }
       },
       async set(key, entry, request) {

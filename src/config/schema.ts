@@ -1,5 +1,6 @@
 /** The config file's schema (valibot, strict): the schema is the type. */
 import * as v from 'valibot'
+import { BREAKER_DEFAULTS } from '../health/breaker.ts'
 import { BACKEND_KINDS, TASK_CLASSES } from '../plugin/types.ts'
 
 const Name = v.pipe(v.string(), v.minLength(1))
@@ -85,8 +86,8 @@ export type PluginEntry = v.InferOutput<typeof PluginEntry>
 
 /** Passive health: when a backend's (or a model's) circuit opens after failures, and for how long. */
 export const HealthConfig = v.strictObject({
-  failureThreshold: v.optional(PositiveInt, 3),
-  openMs: v.optional(PositiveInt, 10_000),
+  failureThreshold: v.optional(PositiveInt, BREAKER_DEFAULTS.failureThreshold),
+  openMs: v.optional(PositiveInt, BREAKER_DEFAULTS.openMs),
 })
 export type HealthConfig = v.InferOutput<typeof HealthConfig>
 

@@ -1,6 +1,6 @@
 /** What the gateway knows of each backend: probe reports, passive outcomes, in-flight counts; read as snapshots. */
 import type { BackendConfig, Config } from '../config/schema.ts'
-import type { BackendReport, BackendView, CircuitState, GpuReport, HealthReport, LoadedModel, ModelInfo } from '../plugin/types.ts'
+import type { BackendView, CircuitState, GpuReport, HealthReport, LoadedModel, ModelInfo } from '../plugin/types.ts'
 
 interface BackendState {
   readonly config: BackendConfig
@@ -12,7 +12,6 @@ interface BackendState {
   loaded: readonly LoadedModel[]
   inFlight: number
   lastError?: string
-  report?: BackendReport
 }
 
 export interface Outcome {
@@ -37,8 +36,6 @@ export interface HealthStore {
   /** A half-open backend's trial slot; see PassiveHealth.trial. */
   trial(backend: string): boolean
   lastError(backend: string): string | undefined
-  /** Whether any probe has ever listed this backend's models. */
-  discovered(backend: string): boolean
 }
 
 /** Passive health decides circuits; the store only asks it. Swapped in by the gateway. */
@@ -134,7 +131,6 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
         if (s.up !== r.up) changed.push(r.name)
         s.up = r.up
         s.latencyMs = r.latencyMs
-        s.report = r
         s.lastError = r.error
         if (r.models) s.discovered = r.models
         if (r.loaded) s.loaded = r.loaded
@@ -174,6 +170,5 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
     circuit: (backend, model) => passive.circuit(backend, model),
     trial: (backend) => passive.trial(backend),
     lastError: (backend) => states.get(backend)?.lastError,
-    discovered: (backend) => states.get(backend)?.discovered !== undefined,
   }
 }
