@@ -37,10 +37,11 @@ export function resolveEndpoint(
   throw new Error(`${plugin}: set "backend" (a configured backend name) or "url" (with "kind")`)
 }
 
-/** POST JSON and parse the JSON answer, failing on non-2xx with the status in the message. */
-export async function postJson(url: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+/** POST JSON (with the endpoint's headers, e.g. its API key) and parse the JSON answer; non-2xx fails with the status. */
+export async function postJson(endpoint: Endpoint, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  const url = `${endpoint.url}${path}`
   const res = await fetch(url, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
+    method: 'POST', headers: { ...endpoint.headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
   })
   if (!res.ok) throw new Error(`${url} answered ${res.status}`)
   return res.json()

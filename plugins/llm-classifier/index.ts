@@ -47,10 +47,10 @@ export default definePlugin({
       ]
       if (endpoint.kind === 'ollama') {
         const body = { model: options.model, messages, stream: false, options: { temperature: 0, num_predict: 8 } }
-        return v.parse(OllamaChat, await postJson(`${endpoint.url}/api/chat`, body, signal)).message.content
+        return v.parse(OllamaChat, await postJson(endpoint, '/api/chat', body, signal)).message.content
       }
       const body = { model: options.model, messages, stream: false, temperature: 0, max_tokens: 8 }
-      return v.parse(OpenAIChat, await postJson(`${endpoint.url}/v1/chat/completions`, body, signal)).choices[0]?.message.content ?? ''
+      return v.parse(OpenAIChat, await postJson(endpoint, '/v1/chat/completions', body, signal)).choices[0]?.message.content ?? ''
     }
 
     const fallback = (req: ChatRequest, why: string): Classification => {

@@ -19,21 +19,35 @@ const signal = new AbortController().signal
 /** A one-route model server answering every chat with `reply`, recording the bodies it received. */
 function startScriptedModel(reply: string) {
   const bodies: Record<string, unknown>[] = []
+  const authorizations: (string | null)[] = []
   const server = Bun.serve({
     port: 0, hostname: '127.0.0.1',
     async fetch(req) {
       const body = (await req.json()) as Record<string, unknown>
       bodies.push(body)
+      authorizations.push(req.headers.get('authorization'))
       const path = new URL(req.url).pathname
       if (path === '/api/chat') return Response.json({ model: body.model, message: { role: 'assistant', content: reply }, done: true })
       if (path === '/v1/chat/completions') return Response.json({ choices: [{ index: 0, message: { role: 'assistant', content: reply } }] })
       return new Response('not found', { status: 404 })
     },
   })
-  return { server, bodies, url: `http://127.0.0.1:${server.port}` }
+  return { server, bodies, authorizations, url: `http://127.0.0.1:${server.port}` }
 }
 
 describe('llm-classifier', () => {
+  test("a named backend's headers (its API key) go with every question", async () => {
+    const m = startScriptedModel('SIMPLE')
+    using _ = m.server
+    const backends = [{ name: 'vllm', kind: 'openai' as const, url: m.url, headers: { authorization: 'Bearer backend-key' } }]
+    const classifier = await llmClassifier.setup({
+      name: 'llm-classifier', options: v.parse(llmClassifier.options, { backend: 'vllm', model: 'tiny' }),
+      signal: new AbortController().signal, log, gateway: { backends }, baseDir: process.cwd(),
+    })
+    expect((await classifier.classify(request('add a docstring'), signal)).label).toBe('SIMPLE')
+    expect(m.authorizations).toEqual(['Bearer backend-key'])
+  })
+
   test('returns the label an ollama model answers, asking with temperature 0 and no streaming', async () => {
     const m = startScriptedModel('COMPLEX')
     using _ = m.server
