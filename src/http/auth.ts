@@ -49,7 +49,13 @@ function adminCookie(req: Request): string | undefined {
   if (!cookie) return undefined
   for (const part of cookie.split(';')) {
     const [name, ...rest] = part.trim().split('=')
-    if (name === ADMIN_COOKIE) return decodeURIComponent(rest.join('='))
+    if (name !== ADMIN_COOKIE) continue
+    try {
+      return decodeURIComponent(rest.join('='))
+    } catch {
+      // A malformed value (a stray '%') is no key: the request gets a 401, not a 500.
+      return undefined
+    }
   }
   return undefined
 }

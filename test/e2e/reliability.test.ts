@@ -198,6 +198,7 @@ describe('auth and rate limits', () => {
     expect((await fetch(`${gw.url}/dashboard/app.js`)).status).toBe(200)
     expect((await fetch(`${gw.url}/dashboard/state`)).status).toBe(401)
     expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'switchyard_admin=wrong-key-value' } })).status).toBe(401)
+    expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'switchyard_admin=%E0%A4%A' } })).status).toBe(401)
     expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'other=1; switchyard_admin=admin-secret-key' } })).status).toBe(200)
     expect((await fetch(`${gw.url}/dashboard/state`, { headers: { authorization: 'Bearer admin-secret-key' } })).status).toBe(200)
   })
