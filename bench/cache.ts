@@ -5,6 +5,8 @@ import { parseConfig } from '../src/config/load.ts'
 import { createGateway } from '../src/gateway.ts'
 import { createLogger } from '../src/log.ts'
 import { startSimulator } from '../src/sim/server.ts'
+import { freePort } from './processes.ts'
+import { median } from './summary.ts'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 300)
 const WARMUP = 30
@@ -14,12 +16,6 @@ interface Row {
   readonly framing: string
   readonly missMs: number
   readonly hitMs: number
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 async function timed(url: string, body: string): Promise<{ ms: number; cache: string | null }> {
@@ -32,9 +28,7 @@ async function timed(url: string, body: string): Promise<{ ms: number; cache: st
 async function startRedis(): Promise<{ url: string; close(): Promise<void> } | undefined> {
   const binary = Bun.which('redis-server')
   if (!binary) return undefined
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
+  const port = freePort()
   const proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' })
   const url = `redis://127.0.0.1:${port}`
   for (let i = 0; i < 100; i++) {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Target } from './fleet.ts'
 import type { LoadJob, LoadResult } from './load-args.ts'
 import { LOAD_CORE, cpuMsOf, pinned, rssKbOf } from './processes.ts'
-import { HOLD_MODEL, type Protocol, type Scenario, TTFB_MODEL, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
+import { HOLD_MODEL, MARKER, type Protocol, type Scenario, TTFB_MODEL, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
 import { hasWrk, runWrk } from './wrk.ts'
 
 export interface Throughput {
@@ -43,7 +43,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 
 /** One request from here, so a misconfigured target fails loudly instead of benchmarking its error page. */
 export async function preflight(target: Target, scenario: Scenario): Promise<void> {
-  const body = templateFor(target, scenario).replace('#N', `preflight-${Math.random()}`)
+  const body = templateFor(target, scenario).replace(MARKER, `preflight-${Math.random()}`)
   const res = await fetch(target.server.url + pathOf(scenario.protocol), { method: 'POST', body, headers: { 'content-type': 'application/json', ...target.headers } })
   const text = await res.text()
   if (!res.ok) throw new Error(`${target.name} ${scenario.name}: HTTP ${res.status}: ${text.slice(0, 300)}`)
@@ -114,7 +114,7 @@ export async function measureOpenStreams(target: Target, count: number): Promise
 /** Load the slow models once (a cold start takes seconds) and keep them loaded, so runs measure streaming only. */
 export async function warmSlowModels(slowUpstream: string): Promise<void> {
   for (const model of [TTFB_MODEL, HOLD_MODEL]) {
-    const body = bodyTemplate('ollama', model, false, { keep_alive: -1, options: { num_predict: 1 } }).replace('#N', 'warm')
+    const body = bodyTemplate('ollama', model, false, { keep_alive: -1, options: { num_predict: 1 } }).replace(MARKER, 'warm')
     await fetch(`${slowUpstream}/api/chat`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).then((r) => r.arrayBuffer())
   }
 }

@@ -7,10 +7,10 @@ import { buildAutoRoute } from '../src/pipeline/auto-tier.ts'
 import type { BackendView, ChatRequest, PluginDefinition } from '../src/plugin/types.ts'
 import { parseOllama } from '../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
-import { EXPLICIT_MODEL, PROMPT, bodyTemplate } from './scenarios.ts'
+import { EXPLICIT_MODEL, MARKER, PROMPT, bodyTemplate } from './scenarios.ts'
 
-const openaiJson = JSON.parse(bodyTemplate('openai', 'auto', true).replace('#N', '42')) as Record<string, unknown>
-const ollamaJson = JSON.parse(bodyTemplate('ollama', 'auto', true).replace('#N', '42')) as Record<string, unknown>
+const openaiJson = JSON.parse(bodyTemplate('openai', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
+const ollamaJson = JSON.parse(bodyTemplate('ollama', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
 const request: ChatRequest = parseOpenAI('chat', openaiJson)
 const longRequest: ChatRequest = parseOpenAI('chat', {
   ...openaiJson,

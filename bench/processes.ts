@@ -28,10 +28,6 @@ export interface Child {
   readonly name: string
   readonly url: string
   readonly pid: number
-  /** User + system CPU time so far, in milliseconds. */
-  cpuMs(): number
-  /** Resident set size now, in kB. */
-  rssKb(): number
   stop(): Promise<void>
 }
 
@@ -87,8 +83,6 @@ export async function startChild(options: StartOptions): Promise<Child> {
     name: options.name,
     url: options.url,
     pid,
-    cpuMs: () => cpuMsOf(pid),
-    rssKb: () => rssKbOf(pid),
     async stop() {
       if (proc.exitCode !== null) return
       proc.kill('SIGTERM')

@@ -6,6 +6,7 @@ import { parseConfig } from '../src/config/load.ts'
 import { createGateway } from '../src/gateway.ts'
 import { createLogger } from '../src/log.ts'
 import { startSimulator } from '../src/sim/server.ts'
+import { median } from './summary.ts'
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -14,11 +15,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds)
 const requests = Number(values.requests)
 const concurrency = Number(values.concurrency)
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
 
 /** An OTLP/HTTP sink: accepts every export, counts spans' bytes. */
 let exportedBytes = 0

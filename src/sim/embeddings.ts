@@ -1,18 +1,17 @@
 /** Embedding routes for both protocols: `/api/embed`, legacy `/api/embeddings` and `/v1/embeddings`. */
 import * as v from 'valibot'
-import { loadModel, type GenerationHandler, type SimContext } from './engine.ts'
+import { loadModel, toNs, type GenerationHandler, type SimContext } from './engine.ts'
 import { countTokens, embedText, encodeEmbeddingBase64, EMBEDDING_DIMENSIONS } from './generate.ts'
 import { createModelLatency, type ModelLatency } from './latency.ts'
 import { parseKeepAlive, type ModelSpec } from './models.ts'
 import { ollamaError, ollamaModelNotFound } from './ollama.ts'
 import { openaiError, openaiModelNotFound } from './openai.ts'
-import { parseBody } from './request-body.ts'
+import { KeepAlive, parseBody } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
 import { jsonResponse } from './stream.ts'
 
 const Input = v.nullish(v.union([v.string(), v.array(v.string())], 'invalid input type'))
 const Dimensions = v.nullish(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8192)))
-const KeepAlive = v.nullish(v.union([v.number(), v.string()]))
 
 const EmbedBody = v.looseObject({ model: v.string(), input: Input, dimensions: Dimensions, keep_alive: KeepAlive })
 const LegacyBody = v.looseObject({ model: v.string(), prompt: v.nullish(v.string()), keep_alive: KeepAlive })
@@ -45,8 +44,6 @@ async function embedAll(ctx: SimContext, scope: RequestScope, spec: ModelSpec, i
   return { vectors, promptTokens, loadMs, totalMs: loadMs + workMs }
 }
 
-const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6))
-
 export const handleOllamaEmbed: GenerationHandler = async (ctx, body, scope) => {
   const parsed = parseBody(EmbedBody, body)
   if (!parsed.ok) return ollamaError(400, parsed.message)
@@ -61,8 +58,8 @@ export const handleOllamaEmbed: GenerationHandler = async (ctx, body, scope) => 
   return jsonResponse({
     model: request.model,
     embeddings: embedded.vectors,
-    total_duration: ns(embedded.totalMs),
-    load_duration: ns(embedded.loadMs),
+    total_duration: toNs(embedded.totalMs),
+    load_duration: toNs(embedded.loadMs),
     prompt_eval_count: embedded.promptTokens,
   })
 }

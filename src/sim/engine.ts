@@ -24,7 +24,6 @@ export interface RunStats {
 }
 
 export interface Run extends Completion {
-  readonly spec: ModelSpec
   readonly promptTokens: number
   readonly createdAt: Date
   /** Yields each piece after its simulated delay; stops early if the caller leaves. */
@@ -36,7 +35,8 @@ export interface Run extends Completion {
 /** A warm model still spends a little on "loading" in Ollama's reports; zero would read as missing. */
 const WARM_LOAD_MS = 1.5
 
-const ms = (value: number) => Math.max(1, Math.round(value * 1e6))
+/** Milliseconds as Ollama's nanosecond durations (at least 1: zero would read as missing). */
+export const toNs = (ms: number) => Math.max(1, Math.round(ms * 1e6))
 
 /**
  * Acquires the model for the request (released with `keepAliveMs` when the scope ends) and waits
@@ -93,17 +93,16 @@ export async function startRun(ctx: SimContext, scope: RequestScope, input: RunI
   const stats = (): RunStats => {
     const evalMs = latency.perTokenMs * completion.pieces.length
     return {
-      total_duration: ms(loadMs + promptMs + evalMs),
-      load_duration: ms(loadMs),
+      total_duration: toNs(loadMs + promptMs + evalMs),
+      load_duration: toNs(loadMs),
       prompt_eval_count: promptTokens,
-      prompt_eval_duration: ms(promptMs),
+      prompt_eval_duration: toNs(promptMs),
       eval_count: completion.pieces.length,
-      eval_duration: ms(evalMs),
+      eval_duration: toNs(evalMs),
     }
   }
   return {
     ...completion,
-    spec,
     promptTokens,
     createdAt,
     async *tokens() {

@@ -132,7 +132,6 @@ export interface LoadedModel {
 }
 
 export interface ModelRuntime {
-  isLoaded(name: string): boolean
   /**
    * Marks the model busy. A model not yet resident starts loading with `load` (one load however many
    * requests arrive meanwhile); `loading` says whether this request has to wait for `ready`.
@@ -172,7 +171,6 @@ export function startModelRuntime(): ModelRuntime {
   }
 
   return {
-    isLoaded: (name) => resident.has(name),
     acquire(spec, load) {
       const existing = resident.get(spec.name)
       if (existing) {

@@ -2,12 +2,11 @@
 import * as v from 'valibot'
 import { chatPrompt, collectRun, loadModel, startRun, type GenerationHandler, type Run, type RunStats, type SimContext } from './engine.ts'
 import { parseKeepAlive, type ModelSpec } from './models.ts'
-import { parseBody, TokenLimit } from './request-body.ts'
+import { KeepAlive, parseBody, TokenLimit } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
 import { createFrameStream, jsonResponse, ndjsonResponse } from './stream.ts'
 
 const Options = v.nullish(v.looseObject({ num_predict: TokenLimit }))
-const KeepAlive = v.nullish(v.union([v.number(), v.string()]))
 /** `"json"` or a JSON schema object; anything set means structured output. */
 const Format = v.nullish(v.union([v.string(), v.record(v.string(), v.unknown())]))
 

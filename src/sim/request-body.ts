@@ -17,5 +17,8 @@ export function modelField(body: unknown): string | undefined {
   return typeof body.model === 'string' && body.model !== '' ? body.model : undefined
 }
 
+/** Ollama's keep_alive: seconds, or a duration string like "5m"; `null` from JSON means unset. */
+export const KeepAlive = v.nullish(v.union([v.number(), v.string()]))
+
 /** A limit like num_predict or max_tokens; `null` from JSON means unset. */
 export const TokenLimit = v.nullish(v.pipe(v.number(), v.integer()))

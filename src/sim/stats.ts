@@ -17,7 +17,6 @@ export interface RequestScope {
   finish(): void
   /** The caller went away before `finish`: counts once in `aborted`. */
   abort(reason?: unknown): void
-  readonly ended: boolean
 }
 
 export interface StatsBook {
@@ -57,9 +56,6 @@ export function createStatsBook(): StatsBook {
       }
       const scope: RequestScope = {
         signal: controller.signal,
-        get ended() {
-          return ended
-        },
         defer(fn) {
           if (ended) fn()
           else deferred.push(fn)
