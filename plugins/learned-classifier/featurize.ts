@@ -36,11 +36,6 @@ const hashString = (s: string, seed = FNV_OFFSET) => {
 /** Order-sensitive combination of two hashes (a word bigram). */
 const mix = (a: number, b: number) => (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b, FNV_PRIME) ^ 0x9e3779b9) >>> 0
 
-/** Text a classifier reads: the last user message in full, other turns (system included) tagged by role. */
-function messageTexts(req: Pick<ChatRequest, 'messages'>): { role: string; text: string }[] {
-  return req.messages.map((m) => ({ role: m.role === 'user' || m.role === 'system' ? m.role : 'other', text: m.content }))
-}
-
 /** Featurize one request with a throwaway featurizer (tests, one-offs); hot paths keep one from createFeaturizer. */
 export function featurize(req: Pick<ChatRequest, 'messages'>, spec: FeatureSpec = DEFAULT_FEATURE_SPEC): FeatureVector {
   return createFeaturizer(spec)(req)
@@ -69,6 +64,11 @@ export function createFeaturizer(spec: FeatureSpec = DEFAULT_FEATURE_SPEC): (req
     }
     acc[key] = (acc[key] ?? 0) + signed
   }
+  // Hashes that depend only on the spec: once here, not per message.
+  const SYSTEM_SEED = hashString('s:')
+  const START = hashString('<s>')
+  const charSeeds: number[] = []
+  for (let n = spec.charMin; n <= spec.charMax; n++) charSeeds.push(hashString(`c${n}`))
   return (req) => {
     nTouched = 0
     const features = extractFeatures(req)
@@ -76,14 +76,13 @@ export function createFeaturizer(spec: FeatureSpec = DEFAULT_FEATURE_SPEC): (req
     req.messages.forEach((m, i) => {
       if (m.role === 'user') lastUser = i
     })
-    messageTexts(req).forEach(({ role, text }, i) => {
-      // Index-aligned with req.messages, so `i` tells the last user message apart.
+    // Every turn is read: the last user message at full weight, the others at half; system text is tagged.
+    req.messages.forEach(({ role, content: text }, i) => {
       const weight = i === lastUser || lastUser < 0 ? 1 : 0.5
-      const prefix = role === 'system' ? 's:' : ''
       const lower = (text.length > spec.maxChars ? text.slice(0, spec.maxChars) : text).toLowerCase()
       // Tokens are hashed while scanning (no token strings): runs of [a-z0-9_] and single punctuation marks.
-      const seed = prefix === '' ? FNV_OFFSET : hashString(prefix)
-      let prev = hashString('<s>')
+      const seed = role === 'system' ? SYSTEM_SEED : FNV_OFFSET
+      let prev = START
       let h = seed
       let inWord = false
       const emit = (token: number) => {
@@ -108,7 +107,7 @@ export function createFeaturizer(spec: FeatureSpec = DEFAULT_FEATURE_SPEC): (req
       if (spec.charMax < spec.charMin) return
       const squashed = ` ${lower.replace(/\s+/g, ' ')} `
       for (let n = spec.charMin; n <= spec.charMax; n++) {
-        const seed = hashString(`c${n}`)
+        const seed = charSeeds[n - spec.charMin]!
         for (let j = 0; j + n <= squashed.length; j++) {
           let h = seed
           for (let k = j; k < j + n; k++) h = Math.imul(h ^ squashed.charCodeAt(k), FNV_PRIME)
