@@ -25,12 +25,18 @@ export class QueueTimeoutError extends Error {
 
 export function createAdmission(backends: readonly BackendConfig[]): Admission {
   const lanes = new Map<string, Lane>()
+  /** Hand free slots to queued requests, oldest first; a lowered limit leaves them queued until enough slots free up. */
+  const drain = (lane: Lane) => {
+    while (lane.waiters.length > 0 && (lane.limit === undefined || lane.active < lane.limit)) lane.waiters.shift()!.grant()
+  }
   const configure = (list: readonly BackendConfig[]) => {
     for (const b of list) {
       const lane = lanes.get(b.name) ?? { limit: undefined, maxQueue: 0, active: 0, waiters: [] }
       lane.limit = b.maxConcurrency
       lane.maxQueue = b.maxQueue
       lanes.set(b.name, lane)
+      // A raised (or removed) limit admits the queue before any newcomer can take the new slots.
+      drain(lane)
     }
   }
   configure(backends)
@@ -40,8 +46,7 @@ export function createAdmission(backends: readonly BackendConfig[]): Admission {
       if (released) return
       released = true
       lane.active--
-      const next = lane.waiters.shift()
-      if (next) next.grant()
+      drain(lane)
     }
   }
   return {
