@@ -88,6 +88,14 @@ export type PluginEntry = v.InferOutput<typeof PluginEntry>
 export const HealthConfig = v.strictObject({
   failureThreshold: v.optional(PositiveInt, BREAKER_DEFAULTS.failureThreshold),
   openMs: v.optional(PositiveInt, BREAKER_DEFAULTS.openMs),
+  /** Also open when, within `windowMs`, at least `minRequests` outcomes were seen and this share of them failed. */
+  failureRate: v.optional(
+    v.strictObject({
+      threshold: v.pipe(v.number(), v.gtValue(0), v.maxValue(1)),
+      windowMs: PositiveInt,
+      minRequests: PositiveInt,
+    }),
+  ),
 })
 export type HealthConfig = v.InferOutput<typeof HealthConfig>
 

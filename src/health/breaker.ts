@@ -15,27 +15,12 @@ export interface BreakerOptions {
   readonly onChange?: (from: CircuitState, to: CircuitState) => void
 }
 
-export interface BreakerSnapshot {
-  readonly state: CircuitState
-  readonly consecutiveFailures: number
-  /** Outcomes inside the failure-rate window (0 when no rate is configured). */
-  readonly windowRequests: number
-  readonly windowFailures: number
-  readonly openedAt?: number
-  /** When an open circuit becomes half-open. */
-  readonly retryAt?: number
-  readonly trials: number
-}
-
 export interface Breaker {
   state(): CircuitState
   /** Whether a request may go through now; while half-open each `true` takes one trial slot. */
   canPass(): boolean
   onSuccess(): void
   onFailure(): void
-  /** Close the circuit and forget history (an active probe saw the backend come back). */
-  reset(): void
-  snapshot(): BreakerSnapshot
 }
 
 export const BREAKER_DEFAULTS = { failureThreshold: 3, openMs: 10_000, halfOpenMax: 1 } as const
@@ -88,17 +73,12 @@ export function createBreaker(opts: BreakerOptions = {}): Breaker {
     outcomes = outcomes.filter((o) => t - o.at < rate.windowMs)
   }
 
-  function windowCounts(): { requests: number; failures: number } {
-    if (!rate) return { requests: 0, failures: 0 }
-    const t = now()
-    const inWindow = outcomes.filter((o) => t - o.at < rate.windowMs)
-    return { requests: inWindow.length, failures: inWindow.filter((o) => !o.ok).length }
-  }
-
+  /** `record` has just dropped the outcomes outside the window. */
   function rateTripped(): boolean {
-    if (!rate) return false
-    const { requests, failures } = windowCounts()
-    return requests >= rate.minRequests && failures / requests >= rate.threshold
+    if (!rate || outcomes.length < rate.minRequests) return false
+    let failures = 0
+    for (const o of outcomes) if (!o.ok) failures++
+    return failures / outcomes.length >= rate.threshold
   }
 
   return {
@@ -137,24 +117,6 @@ export function createBreaker(opts: BreakerOptions = {}): Breaker {
       record(false)
       if (consecutiveFailures >= failureThreshold || rateTripped()) move('open')
     },
-    reset() {
-      move('closed')
-      consecutiveFailures = 0
-      outcomes = []
-    },
-    snapshot() {
-      tick()
-      const { requests, failures } = windowCounts()
-      return {
-        state: current,
-        consecutiveFailures,
-        windowRequests: requests,
-        windowFailures: failures,
-        ...(current === 'closed' ? {} : { openedAt }),
-        ...(current === 'open' ? { retryAt: openedAt + openMs } : {}),
-        trials,
-      }
-    },
   }
 }
 
@@ -162,27 +124,27 @@ export interface BreakerMap {
   /** The breaker for a key, created closed on first use. */
   get(key: string): Breaker
   has(key: string): boolean
-  delete(key: string): boolean
-  keys(): string[]
-  snapshot(): Record<string, BreakerSnapshot>
 }
 
-/** One breaker per key, all sharing options: per backend, or per (backend, model) with `breakerKey`. */
-export function createBreakerMap(opts: BreakerOptions = {}): BreakerMap {
+/**
+ * One breaker per key, all sharing options: per backend, or per (backend, model) with `breakerKey`.
+ * `onChange` hears every transition with the key of the breaker that moved.
+ */
+export function createBreakerMap(
+  opts: Omit<BreakerOptions, 'onChange'> = {},
+  onChange?: (key: string, from: CircuitState, to: CircuitState) => void,
+): BreakerMap {
   const breakers = new Map<string, Breaker>()
   return {
     get(key) {
       let breaker = breakers.get(key)
       if (!breaker) {
-        breaker = createBreaker(opts)
+        breaker = createBreaker(onChange ? { ...opts, onChange: (from, to) => onChange(key, from, to) } : opts)
         breakers.set(key, breaker)
       }
       return breaker
     },
     has: (key) => breakers.has(key),
-    delete: (key) => breakers.delete(key),
-    keys: () => [...breakers.keys()],
-    snapshot: () => Object.fromEntries([...breakers].map(([key, b]) => [key, b.snapshot()])),
   }
 }
 

@@ -7,10 +7,7 @@ import type { Outcome, PassiveHealth } from './state.ts'
 const NONE: readonly string[] = []
 
 export function createPassiveHealth(log: Logger, options: BreakerOptions = {}): PassiveHealth {
-  const breakers = createBreakerMap({
-    ...options,
-    onChange: (from, to) => log.info('circuit changed', { from, to }),
-  })
+  const breakers = createBreakerMap(options, (circuit, from, to) => log.info('circuit changed', { circuit, from, to }))
   /** Each backend's per-model breakers, for `openModels` without building a key per model per request. */
   const perModel = new Map<string, Map<string, Breaker>>()
   const latency = new Map<string, Ewma>()

@@ -42,6 +42,7 @@ describe('config validation', () => {
     const issues = issuesOf({
       server: { port: 'x', bogus: 1 },
       backends: [{ name: 'a', kind: 'tgi', url: 'not a url' }],
+      health: { failureRate: { threshold: 1.5, windowMs: 1_000, minRequests: 3 } },
       extra: true,
     })
     expect(issues).toEqual(
@@ -50,6 +51,7 @@ describe('config validation', () => {
         expect.stringMatching(/^server\.bogus: /),
         expect.stringMatching(/^backends\[0\]\.kind: /),
         expect.stringMatching(/^backends\[0\]\.url: /),
+        expect.stringMatching(/^health\.failureRate\.threshold: /),
         expect.stringMatching(/^extra: /),
       ]),
     )

@@ -83,6 +83,27 @@ describe('GPU-aware selection and health', () => {
     expect(after.backends[0].circuit).toBe('closed')
   })
 
+  test('health.failureRate opens the circuit on a failure share with no failures in a row', async () => {
+    await using a = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
+    await using gw = await startGateway({
+      backends: [{ name: 'a', kind: 'ollama', url: a.url }],
+      health: { failureThreshold: 100, failureRate: { threshold: 0.5, windowMs: 60_000, minRequests: 4 } },
+      plugins: fastProbes,
+    })
+    const statuses: number[] = []
+    for (const failing of [true, false, true, false, true]) {
+      if (failing) await queueFault(a.url, 'status-500', 1)
+      const res = await chat(gw.url, 'qwen2.5-coder:7b')
+      await res.text()
+      statuses.push(res.status)
+    }
+    // Three of five failed: the fifth outcome tripped the rate.
+    expect(statuses).toEqual([502, 200, 502, 200, 502])
+    const refused = await chat(gw.url, 'qwen2.5-coder:7b')
+    expect(refused.status).toBe(503)
+    expect((await refused.json()).error).toContain('circuit open')
+  })
+
   test('a half-open backend gets a trial request ahead of its healthy twin, and closes when it succeeds', async () => {
     await using a = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
     await using b = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
