@@ -6,6 +6,7 @@ import { type GatewayVariant, gatewayConfig, gatewayVariants } from './configs.t
 import { portkeyHeaders, startPortkey } from './peer-portkey.ts'
 import { type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } from './processes.ts'
 import { HOLD_MODEL, TTFB_MODEL } from './scenarios.ts'
+import { messageOf } from '../src/errors.ts'
 
 const ROOT = join(import.meta.dir, '..')
 
@@ -79,7 +80,7 @@ export async function startFleet(options: { peer?: string; variants?: readonly s
         const server = keep(await startPortkey())
         targets.push({ name: 'portkey', kind: 'peer', server, slowUrl: server.url, headers: portkeyHeaders(fast.url), slowHeaders: portkeyHeaders(slow.url), openaiOnly: true })
       } catch (error) {
-        missing.push(`portkey: ${error instanceof Error ? error.message : String(error)}`)
+        missing.push(`portkey: ${messageOf(error)}`)
       }
     }
     return { targets, missing, otlp, slowUpstream: slow.url, close }

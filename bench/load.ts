@@ -2,6 +2,7 @@
 import type { LoadJob, LoadResult } from './load-args.ts'
 import { MARKER } from './scenarios.ts'
 import { percentile, sortedCopy } from './summary.ts'
+import { messageOf } from '../src/errors.ts'
 
 const job = JSON.parse(Bun.argv[2] ?? '{}') as LoadJob
 const prefix = Math.random().toString(36).slice(2, 8)
@@ -29,7 +30,7 @@ async function send(startNs: number): Promise<{ firstUs: number; totalUs: number
     const totalUs = (Bun.nanoseconds() - startNs) / 1e3
     return { firstUs: firstUs < 0 ? totalUs : firstUs, totalUs }
   } catch (error) {
-    failed(error instanceof Error ? error.message : String(error))
+    failed(messageOf(error))
     return undefined
   }
 }
@@ -118,7 +119,7 @@ async function holdOpen(): Promise<LoadResult> {
       if (counted) open--
       samples.push((Bun.nanoseconds() - startNs) / 1e3)
     } catch (error) {
-      failed(error instanceof Error ? error.message : String(error))
+      failed(messageOf(error))
     }
   }
   await Promise.all(Array.from({ length: job.count ?? 1000 }, one))

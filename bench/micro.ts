@@ -8,6 +8,7 @@ import type { BackendView, ChatRequest, PluginDefinition } from '../src/plugin/t
 import { parseOllama } from '../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
 import { EXPLICIT_MODEL, MARKER, PROMPT, bodyTemplate } from './scenarios.ts'
+import { messageOf } from '../src/errors.ts'
 
 const openaiJson = JSON.parse(bodyTemplate('openai', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
 const ollamaJson = JSON.parse(bodyTemplate('ollama', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
@@ -33,7 +34,7 @@ async function setUp(def: PluginDefinition): Promise<Record<string, unknown> | u
     const instance = await def.setup({ name: def.name, options, signal: controller.signal, log, gateway: { backends: [] }, baseDir: process.cwd() } as never)
     return instance as Record<string, unknown>
   } catch (error) {
-    console.error(`skipped ${def.name}: ${error instanceof Error ? error.message : String(error)}`)
+    console.error(`skipped ${def.name}: ${messageOf(error)}`)
     return undefined
   }
 }

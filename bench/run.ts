@@ -10,6 +10,7 @@ import { SCENARIOS, type Scenario } from './scenarios.ts'
 import { median } from './summary.ts'
 import { hasWrk } from './wrk.ts'
 import { writeResults } from './write-results.ts'
+import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAME]] [--peer portkey] [--write] [--micro]
   --quick          ~1 minute: 2 rounds of 1 s, configs default and cache+otel only
@@ -94,7 +95,7 @@ async function run(fleet: Fleet): Promise<void> {
       } catch (error) {
         if (t.kind !== 'peer') throw error
         unsupported.set(t.name, [...(unsupported.get(t.name) ?? []), s.name])
-        notes.push(`${t.name} cannot serve ${s.name} here, left out: ${error instanceof Error ? error.message : String(error)}`)
+        notes.push(`${t.name} cannot serve ${s.name} here, left out: ${messageOf(error)}`)
       }
     }
   }

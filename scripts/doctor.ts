@@ -6,6 +6,7 @@ import { type CheckResult, runDoctor } from '../src/cli/doctor-checks.ts'
 import { startProgress } from '../src/cli/progress.ts'
 import { formatTable } from '../src/cli/table.ts'
 import { findConfigPath } from '../src/config/load.ts'
+import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun run doctor [--config FILE] [--json]
   --config FILE  config to check (default: $SWITCHYARD_CONFIG, ./switchyard.config.json, ./switchyard.config.ts)
@@ -16,7 +17,7 @@ async function main(): Promise<number> {
   try {
     flags = parseArgs({ args: Bun.argv.slice(2), options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+    console.error(`${messageOf(error)}\n${USAGE}`)
     return 2
   }
   if (flags.help) {

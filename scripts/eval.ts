@@ -12,6 +12,7 @@ import { createFeaturizer } from '../plugins/learned-classifier/featurize.ts'
 import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
 import { computeReport, formatReport } from './classifier-report.ts'
 import type { Prediction, Report } from './classifier-report.ts'
+import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] [--options JSON] [--config FILE]
        [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc] [--extra FILE.jsonl]...]
@@ -131,7 +132,7 @@ async function main() {
 
 if (import.meta.main) {
   main().catch((err: unknown) => {
-    console.error(`eval: ${err instanceof Error ? err.message : String(err)}`)
+    console.error(`eval: ${messageOf(err)}`)
     process.exit(1)
   })
 }

@@ -5,7 +5,7 @@ import { createColors } from '../src/cli/color.ts'
 import { ExplainRequestError, type ExplainTarget, formatExplain, requestExplain } from '../src/cli/explain-report.ts'
 import { startProgress } from '../src/cli/progress.ts'
 import { findConfigPath, loadConfig } from '../src/config/load.ts'
-import { ConfigError } from '../src/errors.ts'
+import { ConfigError, messageOf } from '../src/errors.ts'
 import { createGateway } from '../src/gateway.ts'
 import { createLogger } from '../src/log.ts'
 
@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   try {
     parsed = parse()
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+    console.error(`${messageOf(error)}\n${USAGE}`)
     return 2
   }
   const { values: flags, positionals } = parsed

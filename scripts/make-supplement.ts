@@ -4,6 +4,7 @@ import type { TaskClass } from 'switchyard/plugin'
 import { createRandom } from '../plugins/learned-classifier/train.ts'
 import { POOLS, RACY_SNIPPETS, SNIPPETS, TEMPLATES } from './supplement-templates.ts'
 import type { Snippet, Template } from './supplement-templates.ts'
+import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun scripts/make-supplement.ts [--out-dir DIR] [--seed N]
   writes DIR/supplement.jsonl (train templates) and DIR/supplement-test.jsonl (test templates);
@@ -110,7 +111,7 @@ async function main() {
 
 if (import.meta.main) {
   main().catch((err: unknown) => {
-    console.error(`make-supplement: ${err instanceof Error ? err.message : String(err)}`)
+    console.error(`make-supplement: ${messageOf(err)}`)
     process.exit(1)
   })
 }

@@ -5,6 +5,7 @@ import { isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins
 import { createFeaturizer, DEFAULT_FEATURE_SPEC } from '../plugins/learned-classifier/featurize.ts'
 import { encodeModel } from '../plugins/learned-classifier/model.ts'
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../plugins/learned-classifier/train.ts'
+import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun scripts/train.ts --data FILE.jsonl --out FILE.json [--extra FILE.jsonl]... [--seed N] [--epochs N] [--bits N] [--exclude-nc]
   --extra FILE   more rows appended to the training data (repeatable or comma-separated), e.g. the coverage-gap supplement
@@ -51,7 +52,7 @@ async function main() {
 
 if (import.meta.main) {
   main().catch((err: unknown) => {
-    console.error(`train: ${err instanceof Error ? err.message : String(err)}`)
+    console.error(`train: ${messageOf(err)}`)
     process.exit(1)
   })
 }

@@ -140,3 +140,8 @@ export class ConfigError extends Error {
     super(`invalid ${source}:\n${issues.map((i) => `  - ${i}`).join('\n')}`)
   }
 }
+
+/** A thrown value's message: an Error's own, anything else as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

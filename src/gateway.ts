@@ -10,7 +10,7 @@ import { createHealthStore } from './health/state.ts'
 import { createAdminRoutes } from './http/admin.ts'
 import { type Auth, createAuth } from './http/auth.ts'
 import { createRedisBuckets } from './http/rate-limit.ts'
-import { ConfigError } from './errors.ts'
+import { ConfigError, messageOf } from './errors.ts'
 import { describeError, ollamaErrorBody, openAIErrorBody } from './http/describe-error.ts'
 import { finishRequest, startRequestSpan, traceRequest } from './http/trace-request.ts'
 import { createLogger } from './log.ts'
@@ -81,7 +81,7 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   try {
     auth = createAuth(config.auth, { buckets: config.auth.redis ? createRedisBuckets(config.auth.redis, log) : undefined })
   } catch (error) {
-    throw new ConfigError([error instanceof Error ? error.message : String(error)])
+    throw new ConfigError([messageOf(error)])
   }
   const plugins = await setupPlugins(resolved, gateway, baseDir)
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
@@ -238,7 +238,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       await options.reloadFromSource()
       return c.json({ status: 'reloaded' })
     } catch (error) {
-      const issues = error instanceof ConfigError ? error.issues : [error instanceof Error ? error.message : String(error)]
+      const issues = error instanceof ConfigError ? error.issues : [messageOf(error)]
       return c.json({ error: { message: `config rejected; the previous config keeps serving: ${issues.join('; ')}`, type: 'invalid_request_error', param: null, code: 'invalid_config' }, issues }, 400)
     }
   })

@@ -6,7 +6,7 @@ import { formatBanner } from './cli/banner.ts'
 import { createColors, shouldColor } from './cli/color.ts'
 import { startProgress } from './cli/progress.ts'
 import { findConfigPath, loadConfig } from './config/load.ts'
-import { ConfigError } from './errors.ts'
+import { ConfigError, messageOf } from './errors.ts'
 import { createGateway } from './gateway.ts'
 import { createLogger } from './log.ts'
 
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     flags = parseFlags()
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+    console.error(`${messageOf(error)}\n${USAGE}`)
     process.exit(2)
   }
   if (flags.help) {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       await gateway.reload(await loadConfig(findConfigPath(flags.config)))
       log.info('config reloaded')
     } catch (error) {
-      log.error('config reload rejected; the previous config keeps serving', { error: error instanceof Error ? error.message : String(error) })
+      log.error('config reload rejected; the previous config keeps serving', { error: messageOf(error) })
       throw error
     }
   }
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
   } catch (error) {
     const inUse = (error as { code?: string }).code === 'EADDRINUSE'
-    console.error(inUse ? `${hostname}:${port} is already in use; pick another with --port N (or PORT=N)` : `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`)
+    console.error(inUse ? `${hostname}:${port} is already in use; pick another with --port N (or PORT=N)` : `cannot listen on ${hostname}:${port}: ${messageOf(error)}`)
     await gateway.close()
     process.exit(1)
   }

@@ -1,6 +1,6 @@
 /** LLM classifier: asks a small model for one word (SIMPLE, MODERATE or COMPLEX), with a timeout and a fallback. */
 import * as v from 'valibot'
-import { definePlugin, TASK_CLASSES } from 'switchyard/plugin'
+import { definePlugin, TASK_CLASSES, messageOf } from 'switchyard/plugin'
 import type { ChatRequest, Classification, TaskClass } from 'switchyard/plugin'
 import { postJson, endpointOptions, resolveEndpoint } from '../embedding-classifier/endpoint.ts'
 import { detectTask } from '../keyword-classifier/task.ts'
@@ -67,7 +67,7 @@ export default definePlugin({
         } catch (err) {
           if (signal.aborted || pluginSignal.aborted) throw err
           if (timeout.aborted) return fallback(req, `llm timed out after ${options.timeoutMs} ms`)
-          return fallback(req, `llm call failed: ${sanitizeForReason(err instanceof Error ? err.message : String(err))}`)
+          return fallback(req, `llm call failed: ${sanitizeForReason(messageOf(err))}`)
         }
         const label = parseLabel(reply)
         if (!label) return fallback(req, `llm reply not a label: '${sanitizeForReason(reply)}'`)

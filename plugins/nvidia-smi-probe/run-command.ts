@@ -1,4 +1,5 @@
 /** Run a command to completion under an abort signal, capturing its output; a missing binary is a result, not a throw. */
+import { messageOf } from 'switchyard/plugin'
 
 export type CommandResult =
   | { readonly kind: 'exited'; readonly code: number; readonly stdout: string; readonly stderr: string }
@@ -25,7 +26,7 @@ export async function runCommand(
     })
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    const message = err instanceof Error ? err.message : String(err)
+    const message = messageOf(err)
     return code === 'ENOENT' ? { kind: 'not-found', error: message } : { kind: 'failed', error: message }
   }
   // Read while it runs so a full pipe cannot stall it; never await the pipes past the deadline,

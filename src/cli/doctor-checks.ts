@@ -1,7 +1,7 @@
 /** `bun run doctor`'s checks: config, plugins, each backend, the models routes name, routes, nvidia-smi. */
 import type { LoadedConfig } from '../config/load.ts'
 import { loadConfig } from '../config/load.ts'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, messageOf } from '../errors.ts'
 import { type Gateway, createGateway } from '../gateway.ts'
 import { healthReport } from '../http/admin.ts'
 import { createLogger } from '../log.ts'
@@ -47,7 +47,7 @@ export async function runDoctor(path: string | undefined, options: DoctorOptions
   try {
     gateway = await createGateway(loaded, options.builtins, { log: quiet, firstProbeWaitMs: 10_000 })
   } catch (error) {
-    const detail = error instanceof ConfigError ? error.issues.join('; ') : error instanceof Error ? error.message : String(error)
+    const detail = error instanceof ConfigError ? error.issues.join('; ') : messageOf(error)
     return [...results, { check: 'plugins', status: 'fail', detail, fix: 'fix the plugins section: a name from the built-in list or a path to a plugin file' }]
   }
   try {

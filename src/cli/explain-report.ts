@@ -1,6 +1,7 @@
 /** Ask for a routing decision (in-process gateway or a running one) and render it for the terminal. */
 import type { Gateway } from '../gateway.ts'
 import { type Colors, classColor } from './color.ts'
+import { messageOf } from '../errors.ts'
 
 /** The body `POST /router/explain` answers with. */
 export interface ExplainResult {
@@ -39,7 +40,7 @@ export async function requestExplain(target: ExplainTarget, prompt: string, mode
   try {
     res = target.gateway ? await target.gateway.fetch(req) : await fetch(req, { signal: AbortSignal.timeout(15_000) })
   } catch (error) {
-    throw new ExplainRequestError(`cannot reach ${base}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new ExplainRequestError(`cannot reach ${base}: ${messageOf(error)}`)
   }
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } | string }
   if (!res.ok) {

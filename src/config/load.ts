@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import * as v from 'valibot'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, messageOf } from '../errors.ts'
 import { type Config, ConfigFile } from './schema.ts'
 
 export interface LoadedConfig {
@@ -54,7 +54,7 @@ export async function loadConfig(path: string | undefined): Promise<LoadedConfig
       raw = mod.default
     }
   } catch (error) {
-    throw new ConfigError([`cannot read: ${error instanceof Error ? error.message : String(error)}`], path)
+    throw new ConfigError([`cannot read: ${messageOf(error)}`], path)
   }
   return { config: parseConfig(raw, path), path, baseDir: dirname(path) }
 }

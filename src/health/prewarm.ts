@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../plugin/types.ts'
 import type { HealthStore } from './state.ts'
+import { messageOf } from '../errors.ts'
 
 export interface Prewarm {
   /** Settles when every pre-warm request has finished (loaded or failed). */
@@ -37,7 +38,7 @@ export function startPrewarm(config: Config, health: HealthStore, log: Logger): 
       if (!res.ok) throw new Error(`HTTP ${res.status}`)
       log.info('model warm', { model: job.model, backend: job.backend, ms: Math.round(performance.now() - started) })
     } catch (error) {
-      if (!controller.signal.aborted) log.warn('pre-warm failed', { model: job.model, backend: job.backend, error: error instanceof Error ? error.message : String(error) })
+      if (!controller.signal.aborted) log.warn('pre-warm failed', { model: job.model, backend: job.backend, error: messageOf(error) })
     } finally {
       clearInterval(ticker)
     }

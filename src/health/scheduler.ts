@@ -2,6 +2,7 @@
 import type { LoadedPlugin } from '../plugin/load.ts'
 import type { Logger } from '../plugin/types.ts'
 import type { HealthStore } from './state.ts'
+import { messageOf } from '../errors.ts'
 
 export interface ProbeScheduler {
   /** Resolves when every probe has answered once (or timed out). */
@@ -35,7 +36,7 @@ export function startProbeScheduler(probes: readonly LoadedPlugin<'probe'>[], st
         failures = anyDown ? Math.min(failures + 1, MAX_BACKOFF) : 0
       } catch (error) {
         failures = Math.min(failures + 1, MAX_BACKOFF)
-        if (!controller.signal.aborted) log.warn('probe failed', { probe: probe.name, error: error instanceof Error ? error.message : String(error) })
+        if (!controller.signal.aborted) log.warn('probe failed', { probe: probe.name, error: messageOf(error) })
       }
     }
     const schedule = () => {

@@ -2,6 +2,7 @@
 import type { AuthConfig } from '../config/schema.ts'
 import type { Logger } from '../plugin/types.ts'
 import { createRedisConnection, redactedUrl } from '../plugin/redis-connection.ts'
+import { messageOf } from '../errors.ts'
 
 export interface Bucket {
   /** Take `cost` now: 0 when granted, else seconds until it would be. */
@@ -85,7 +86,7 @@ export function createRedisBuckets(options: NonNullable<AuthConfig['redis']>, lo
       down = false
       return Number(wait)
     } catch (error) {
-      if (!down) log.warn('Redis unavailable for rate limits; limiting per instance until it returns', { url: redactedUrl(options.url), error: error instanceof Error ? error.message : String(error) })
+      if (!down) log.warn('Redis unavailable for rate limits; limiting per instance until it returns', { url: redactedUrl(options.url), error: messageOf(error) })
       down = true
       return fallback()
     }

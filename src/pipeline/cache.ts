@@ -5,6 +5,7 @@ import type { GatewayDeps } from './deps.ts'
 import { streamErrorFrame } from './relay.ts'
 import type { Target } from './route.ts'
 import { createSingleFlight, type Flight, type SingleFlight } from './single-flight.ts'
+import { messageOf } from '../errors.ts'
 
 /** A lookup that takes longer is a miss: a slow cache must never stall a request for long. */
 export const CACHE_LOOKUP_DEADLINE_MS = 2_000
@@ -75,15 +76,11 @@ export function entryFits(entry: CacheEntry, target: Target): boolean {
   return target.kind === 'route' || entry.model === target.model
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 function noteFailure(deps: GatewayDeps, plugin: CachePlugin, what: string, error: unknown): void {
   const { failing } = cacheRuntime(deps)
   if (failing.has(plugin.name)) return
   failing.add(plugin.name)
-  deps.log.warn(`cache ${what} failed; cache bypassed until it recovers, further failures not logged`, { plugin: plugin.name, error: describe(error) })
+  deps.log.warn(`cache ${what} failed; cache bypassed until it recovers, further failures not logged`, { plugin: plugin.name, error: messageOf(error) })
 }
 
 function noteSuccess(deps: GatewayDeps, plugin: CachePlugin): void {

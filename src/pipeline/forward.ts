@@ -1,6 +1,6 @@
 /** Send the request upstream: attempts over the selection's options, deadlines, then relay the answer. */
 import type { Context } from '@opentelemetry/api'
-import { OverloadedError, UpstreamError, UpstreamTimeoutError } from '../errors.ts'
+import { OverloadedError, UpstreamError, UpstreamTimeoutError, messageOf } from '../errors.ts'
 import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plugin/types.ts'
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { Answer } from './context.ts'
@@ -100,7 +100,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     } catch (error) {
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       notes.push(`attempt ${attempt + 1} ${option.model}@${option.backend}: queue wait timed out`)
-      lastError = new OverloadedError(`backend "${option.backend}" is busy: ${error instanceof Error ? error.message : String(error)}`, 503, 5)
+      lastError = new OverloadedError(`backend "${option.backend}" is busy: ${messageOf(error)}`, 503, 5)
       continue
     }
     if (!releaseSlot) {
@@ -135,7 +135,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       res = await fetch(plan.url, { method: 'POST', body: plan.body as BodyInit, headers: plan.headers, signal: controller.signal, decompress: false })
     } catch (error) {
       release()
-      const cause = control.timedOut ?? (error instanceof Error ? error.message : String(error))
+      const cause = control.timedOut ?? messageOf(error)
       // A client that hung up says nothing about the backend's health.
       end(clientSignal.aborted ? { ok: false, cancelled: true } : { ok: false, error: cause })
       traced.fail(new Error(cause, { cause: error }), clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_CONNECTION)
@@ -177,7 +177,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     try {
       text = await res.text()
     } catch (error) {
-      const cause = control.timedOut ?? (error instanceof Error ? error.message : String(error))
+      const cause = control.timedOut ?? messageOf(error)
       finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected' } : { ok: false, error: cause })
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)

@@ -4,6 +4,7 @@ import type { FlightTap } from './single-flight.ts'
 import { ndjsonError } from '../protocols/ollama/stream.ts'
 import { createStreamMapper } from '../protocols/ollama/translate.ts'
 import { createSseParser, sseError } from '../protocols/openai/stream.ts'
+import { messageOf } from '../errors.ts'
 
 export interface RelayEnd {
   readonly ok: boolean
@@ -132,7 +133,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
           finish({ ok: false, cancelled: true, error: 'client disconnected' })
           return
         }
-        const message = `backend connection lost mid-stream: ${error instanceof Error ? error.message : String(error)}`
+        const message = `backend connection lost mid-stream: ${messageOf(error)}`
         const frame = streamErrorFrame(request, message)
         send(controller, encoder.encode(frame), frame)
         controller.close()

@@ -1,6 +1,6 @@
 /** The routing decision: resolve the model or route, classify (virtual models only), select a backend. */
 import type { RouteConfig } from '../config/schema.ts'
-import { ModelNotFoundError, NoBackendError } from '../errors.ts'
+import { ModelNotFoundError, NoBackendError, messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
 import { type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
@@ -96,7 +96,7 @@ export async function classifyRequest(deps: GatewayDeps, request: ChatRequest, r
       if (!best || named.confidence > best.confidence) best = named
     } catch (error) {
       if (signal.aborted) throw error
-      const message = error instanceof Error ? error.message : String(error)
+      const message = messageOf(error)
       failures.push(`${plugin.name} failed (${message})`)
       deps.log.warn('classifier failed', { plugin: plugin.name, error: message })
     }
@@ -149,7 +149,7 @@ export async function selectBackend(
       if (selection) return selection
     } catch (error) {
       if (signal.aborted) throw error
-      deps.log.warn('selector failed', { plugin: plugin.name, error: error instanceof Error ? error.message : String(error) })
+      deps.log.warn('selector failed', { plugin: plugin.name, error: messageOf(error) })
     }
   }
   const why = backends.map((b) => `${b.name}: ${b.up === false ? `down${deps.health.lastError(b.name) ? ` (${deps.health.lastError(b.name)})` : ''}` : b.circuit === 'open' ? 'circuit open' : 'does not serve these models'}`)

@@ -1,4 +1,5 @@
 /** For probes: GET one backend endpoint under a deadline, timing it and turning every failure into a short reason. */
+import { messageOf } from '../errors.ts'
 
 export type HttpResult =
   | { readonly ok: true; readonly status: number; readonly text: string; readonly latencyMs: number }
@@ -23,7 +24,7 @@ export function describeFetchError(err: unknown, signal: AbortSignal): string {
   }
   const code = (err as { code?: unknown } | undefined)?.code
   if (code === 'ECONNREFUSED' || code === 'ConnectionRefused') return 'connection refused'
-  return err instanceof Error ? err.message : String(err)
+  return messageOf(err)
 }
 
 /** Parse a JSON body, `undefined` when it is not JSON (a proxy's HTML error page, say). */

@@ -11,3 +11,4 @@ export { describeFetchError, httpGet, parseJson, type HttpResult } from './http-
 export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d: PluginDefinition<K, S>) => d
 export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
 export { createRedisConnection, redactedUrl, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
+export { messageOf } from '../errors.ts'

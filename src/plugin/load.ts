@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import * as v from 'valibot'
 import type { PluginEntry } from '../config/schema.ts'
 import { formatIssue } from '../config/load.ts'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, messageOf } from '../errors.ts'
 import { createLogger } from '../log.ts'
 import { PLUGIN_KINDS, type GatewayInfo, type PluginDefinition, type PluginInstance, type PluginKind } from './types.ts'
 
@@ -51,7 +51,7 @@ async function resolveDefinition(use: string, builtins: ReadonlyMap<string, Plug
   try {
     mod = (await import(path)) as { default?: unknown }
   } catch (error) {
-    return `cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`
+    return `cannot load ${path}: ${messageOf(error)}`
   }
   return isDefinition(mod.default) ? mod.default : `${path} has no default export made with definePlugin({ name, kind, options, setup })`
 }
@@ -114,7 +114,7 @@ export async function setupPlugins(resolved: readonly Resolved[], gateway: Gatew
       loaded.push({ plugin: { name, kind: definition.kind, instance }, controller })
     } catch (error) {
       await close()
-      throw new ConfigError([`plugin "${name}" failed to start: ${error instanceof Error ? error.message : String(error)}`])
+      throw new ConfigError([`plugin "${name}" failed to start: ${messageOf(error)}`])
     }
   }
   const all = loaded.map((l) => l.plugin)

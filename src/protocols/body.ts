@@ -1,5 +1,5 @@
 /** Read a request body once, within a size limit, and parse it as a JSON object. */
-import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '../errors.ts'
+import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError, messageOf } from '../errors.ts'
 
 export interface ReadBody {
   readonly bytes: Uint8Array
@@ -17,7 +17,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Read
   try {
     json = JSON.parse(new TextDecoder().decode(bytes))
   } catch (error) {
-    throw new InvalidJsonError(error instanceof Error ? error.message : String(error))
+    throw new InvalidJsonError(messageOf(error))
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new InvalidRequestError('request body must be a JSON object')

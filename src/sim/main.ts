@@ -1,6 +1,7 @@
 /** CLI for `bun run sim`: parses flags, starts the simulator, prints where it listens, stops on signals. */
 import { parseArgs } from 'node:util'
 import { startSimulator } from './server.ts'
+import { messageOf } from '../errors.ts'
 
 const USAGE = 'usage: bun run sim [--port N] [--host H] [--models a,b,c] [--speed X] [--instant] [--tokens N]'
 
@@ -56,5 +57,5 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 if (import.meta.main) {
-  main(Bun.argv.slice(2)).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)))
+  main(Bun.argv.slice(2)).catch((error: unknown) => fail(messageOf(error)))
 }

@@ -11,6 +11,7 @@ import { handleChatCompletions, handleCompletions, handleGetModel, handleListMod
 import { createStatsBook, type SimStats, type StatsBook } from './stats.ts'
 import { isStreamed, jsonResponse } from './stream.ts'
 import { modelField } from './request-body.ts'
+import { messageOf } from '../errors.ts'
 
 export interface SimulatorOptions {
   port?: number
@@ -60,7 +61,7 @@ async function readJson(req: Request): Promise<{ ok: true; body: unknown } | { o
   try {
     return { ok: true, body: JSON.parse(text) }
   } catch (error) {
-    return { ok: false, message: `invalid JSON body: ${error instanceof Error ? error.message : String(error)}` }
+    return { ok: false, message: `invalid JSON body: ${messageOf(error)}` }
   }
 }
 
@@ -107,7 +108,7 @@ async function handleGeneration(deps: Deps, req: Request, protocol: Protocol, ha
   } catch (thrown) {
     if (scope.signal.aborted) return gone()
     scope.finish()
-    return error(500, thrown instanceof Error ? thrown.message : String(thrown))
+    return error(500, messageOf(thrown))
   }
 }
 

@@ -13,6 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import { ATTR_ERROR_TYPE, CAPTURE_CONTENT_ENV, ERROR_TYPE_OTHER, TRACER_NAME } from './attributes.ts'
+import { messageOf } from '../errors.ts'
 
 /** The core's tracer; a no-op until a provider is registered (the `otel` plugin does that). */
 export function getTracer(): Tracer {
@@ -62,7 +63,7 @@ export function errorTypeOf(error: unknown): string {
 /** Mark a span failed: `error.type`, the exception event and status ERROR with the message. */
 export function recordError(span: Span | undefined, error: unknown, errorType?: string): void {
   if (!span?.isRecording()) return
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   span.setAttribute(ATTR_ERROR_TYPE, errorType ?? errorTypeOf(error))
   if (error instanceof Error) span.recordException(error)
   span.setStatus({ code: SpanStatusCode.ERROR, message })
