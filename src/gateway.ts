@@ -71,7 +71,7 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
   const gateway: GatewayInfo = {
     backends: config.backends.map((b) => ({
-      name: b.name, kind: b.kind, url: b.url, gpu: b.gpu === undefined ? undefined : Array.isArray(b.gpu) ? b.gpu : [b.gpu],
+      name: b.name, kind: b.kind, url: b.url, gpu: b.gpu,
       headers: { ...b.headers, ...(b.apiKey ? { authorization: `Bearer ${b.apiKey}` } : {}) },
     })),
     // Read at scrape time, after the store below exists.

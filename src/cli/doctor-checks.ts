@@ -137,7 +137,7 @@ async function checkGpu({ config }: LoadedConfig, which: (name: string) => strin
   }
   const gpus = out.trim().split('\n').filter(Boolean).map((line) => line.split(',').map((s) => s.trim()))
   const indexes = new Set(gpus.map((g) => Number(g[0])))
-  const missing = config.backends.flatMap((b) => (b.gpu === undefined ? [] : [b.gpu].flat().filter((i) => !indexes.has(i)).map((i) => `${b.name}→${i}`)))
+  const missing = config.backends.flatMap((b) => (b.gpu ?? []).filter((i) => !indexes.has(i)).map((i) => `${b.name}→${i}`))
   const detail = `${gpus.length} GPU(s): ${gpus.map((g) => `${g[0]} ${g[1]} ${g[2]}/${g[3]} MiB`).join('; ')}`
   if (missing.length) return { check: 'gpu', status: 'warn', detail: `${detail}; no such GPU for ${missing.join(', ')}`, fix: 'set backends[].gpu to indexes nvidia-smi lists' }
   const probe = config.plugins?.some((p) => p.use === 'nvidia-smi-probe' && p.enabled)

@@ -35,12 +35,19 @@ export const ServerConfig = v.strictObject({
 })
 export type ServerConfig = v.InferOutput<typeof ServerConfig>
 
+const GpuIndex = v.pipe(v.number(), v.integer(), v.minValue(0))
+
 export const BackendConfig = v.strictObject({
   name: Name,
   kind: v.picklist(BACKEND_KINDS),
   url: HttpUrl,
-  /** GPU index (or indexes) this backend runs on, as nvidia-smi numbers them. */
-  gpu: v.optional(v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))])),
+  /** GPU index (or indexes) this backend runs on, as nvidia-smi numbers them; always a list once parsed. */
+  gpu: v.optional(
+    v.pipe(
+      v.union([GpuIndex, v.array(GpuIndex)]),
+      v.transform((gpu) => (Array.isArray(gpu) ? gpu : [gpu])),
+    ),
+  ),
   /** Requests in flight at once on this backend; more wait in a queue. */
   maxConcurrency: v.optional(PositiveInt),
   /** Requests allowed to wait for a slot; beyond that the gateway answers 429 with Retry-After. */

@@ -55,7 +55,7 @@ const NO_PASSIVE: PassiveHealth = { circuit: () => 'closed', trial: () => false,
 export function createHealthStore(config: Config, passive: PassiveHealth = NO_PASSIVE): HealthStore {
   const states = new Map<string, BackendState>()
   for (const b of config.backends) {
-    const gpuIndexes = b.gpu === undefined ? [] : Array.isArray(b.gpu) ? b.gpu : [b.gpu]
+    const gpuIndexes = b.gpu ?? []
     states.set(b.name, { config: b, gpuIndexes, up: undefined, loaded: [], inFlight: 0 })
   }
   // Models the config pins to backends count as served there even before (or without) discovery.
