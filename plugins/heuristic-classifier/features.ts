@@ -1,5 +1,5 @@
 /** Request features (size, code, structure, constraints) shared by the heuristic and learned classifiers. */
-import type { ChatRequest } from 'switchyard/plugin'
+import { type ChatRequest, lastUserIndex } from 'switchyard/plugin'
 
 export interface RequestFeatures {
   /** Approximate tokens of the whole request (about 4 characters each). */
@@ -151,11 +151,10 @@ function codeCharacters(text: string): { blocks: number; chars: number } {
 
 /** Extract the features from the whole request: every message, the system prompt and the turn count. */
 export function extractFeatures(req: Pick<ChatRequest, 'messages'>): RequestFeatures {
-  let lastUser = -1
+  const lastUser = lastUserIndex(req)
   let systemChars = 0
   let chars = 0
-  req.messages.forEach((m, i) => {
-    if (m.role === 'user') lastUser = i
+  req.messages.forEach((m) => {
     if (m.role === 'system') systemChars += m.content.length
     chars += m.content.length
   })

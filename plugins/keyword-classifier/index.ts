@@ -1,6 +1,6 @@
 /** Keyword classifier: the classic rules (words or /regex/ per class), the baseline every other classifier beats. */
 import * as v from 'valibot'
-import { definePlugin, TASK_CLASSES } from 'switchyard/plugin'
+import { definePlugin, lastUserIndex, TASK_CLASSES } from 'switchyard/plugin'
 import type { ChatRequest, Classification, TaskClass } from 'switchyard/plugin'
 import { detectTask } from './task.ts'
 
@@ -37,10 +37,7 @@ const FENCED = /```[\s\S]*?(?:```|$)/g
 
 /** Text the rules read: prose only (code is not instructions), last user message at full weight, the rest at half. */
 function weightedTexts(req: ChatRequest): { text: string; weight: number }[] {
-  let lastUser = -1
-  req.messages.forEach((m, i) => {
-    if (m.role === 'user') lastUser = i
-  })
+  const lastUser = lastUserIndex(req)
   return req.messages
     .map((m, i) => ({ text: m.content.replace(FENCED, ' '), weight: i === lastUser || lastUser < 0 ? 1 : 0.5 }))
     .filter((t) => t.text.trim() !== '')

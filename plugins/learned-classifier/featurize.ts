@@ -1,5 +1,5 @@
 /** Turns a request into the learned model's inputs: hashed word/char n-grams plus the shared dense features. */
-import type { ChatRequest } from 'switchyard/plugin'
+import { type ChatRequest, lastUserIndex } from 'switchyard/plugin'
 import { denseFeatures, extractFeatures } from '../heuristic-classifier/features.ts'
 import type { RequestFeatures } from '../heuristic-classifier/features.ts'
 
@@ -72,10 +72,7 @@ export function createFeaturizer(spec: FeatureSpec = DEFAULT_FEATURE_SPEC): (req
   return (req) => {
     nTouched = 0
     const features = extractFeatures(req)
-    let lastUser = -1
-    req.messages.forEach((m, i) => {
-      if (m.role === 'user') lastUser = i
-    })
+    const lastUser = lastUserIndex(req)
     // Every turn is read: the last user message at full weight, the others at half; system text is tagged.
     req.messages.forEach(({ role, content: text }, i) => {
       const weight = i === lastUser || lastUser < 0 ? 1 : 0.5

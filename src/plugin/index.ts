@@ -4,7 +4,7 @@ import type { PluginDefinition, PluginKind } from './types.ts'
 
 export type * from './types.ts'
 export { BACKEND_KINDS, OPERATIONS, PLUGIN_KINDS, PROTOCOLS, TASK_CLASSES } from './types.ts'
-export { requestText, lastUserText } from './text.ts'
+export { requestText, lastUserIndex, lastUserText } from './text.ts'
 export { describeFetchError, httpGet, parseJson, type HttpResult } from './http-get.ts'
 
 /** Typed identity: gives a plugin definition its types without a cast. */

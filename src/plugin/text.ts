@@ -6,11 +6,13 @@ export function requestText(req: Pick<ChatRequest, 'messages'>): string {
   return req.messages.map((m) => m.content).join('\n\n')
 }
 
+/** The index of the last user message, or -1 when there is none. */
+export function lastUserIndex(req: Pick<ChatRequest, 'messages'>): number {
+  for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i]?.role === 'user') return i
+  return -1
+}
+
 /** The last user message's text, or '' when there is none. */
 export function lastUserText(req: Pick<ChatRequest, 'messages'>): string {
-  for (let i = req.messages.length - 1; i >= 0; i--) {
-    const m = req.messages[i]
-    if (m && m.role === 'user') return m.content
-  }
-  return ''
+  return req.messages[lastUserIndex(req)]?.content ?? ''
 }
