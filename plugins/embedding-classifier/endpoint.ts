@@ -1,7 +1,7 @@
 /** Where a model-backed classifier sends its requests: a named gateway backend, or an explicit url + kind. */
 import * as v from 'valibot'
-import { BACKEND_KINDS } from 'switchyard/plugin'
-import type { BackendKind, GatewayInfo } from 'switchyard/plugin'
+import { BACKEND_KINDS, backendTarget } from 'switchyard/plugin'
+import type { BackendKind, BackendTarget, GatewayInfo } from 'switchyard/plugin'
 
 /** Option fields shared by the embedding and llm classifiers to name their backend. */
 export const endpointOptions = {
@@ -11,13 +11,7 @@ export const endpointOptions = {
   kind: v.optional(v.picklist(BACKEND_KINDS), 'ollama'),
 }
 
-export interface Endpoint {
-  readonly kind: BackendKind
-  /** Base url without a trailing slash. */
-  readonly url: string
-  /** The backend's configured headers (an API key). */
-  readonly headers?: Readonly<Record<string, string>>
-}
+export type Endpoint = BackendTarget
 
 /** Resolve the endpoint in setup; throws a config-style message when neither a known backend nor a url is given. */
 export function resolveEndpoint(
@@ -25,14 +19,7 @@ export function resolveEndpoint(
   options: { readonly backend?: string | undefined; readonly url?: string | undefined; readonly kind: BackendKind },
   gateway: GatewayInfo,
 ): Endpoint {
-  if (options.backend !== undefined) {
-    const b = gateway.backends.find((x) => x.name === options.backend)
-    if (!b) {
-      const known = gateway.backends.map((x) => x.name).join(', ') || 'none'
-      throw new Error(`${plugin}: backend "${options.backend}" is not configured; known: ${known}`)
-    }
-    return { kind: b.kind, url: b.url.replace(/\/+$/, ''), headers: b.headers }
-  }
+  if (options.backend !== undefined) return backendTarget(plugin, options.backend, gateway)
   if (options.url !== undefined) return { kind: options.kind, url: options.url.replace(/\/+$/, '') }
   throw new Error(`${plugin}: set "backend" (a configured backend name) or "url" (with "kind")`)
 }

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry, ChatRequest } from 'switchyard/plugin'
-import { cosine, embedTexts, type EmbedTarget } from 'switchyard/plugin'
+import { backendTarget, cosine, embedTexts } from 'switchyard/plugin'
 import { createFactExtractor, sameFacts, type PromptFacts } from './guard.ts'
 
 interface Remembered {
@@ -42,11 +42,7 @@ export default definePlugin({
     cacheNondeterministic: v.optional(v.boolean(), false),
   }),
   setup: ({ name, options, gateway, signal: pluginSignal }) => {
-    const backend = gateway.backends.find((b) => b.name === options.backend)
-    if (!backend) {
-      throw new Error(`${name}: backend "${options.backend}" is not configured; known: ${gateway.backends.map((b) => b.name).join(', ') || 'none'}`)
-    }
-    const target: EmbedTarget = { kind: backend.kind, url: backend.url.replace(/\/+$/, ''), headers: backend.headers }
+    const target = backendTarget(name, options.backend, gateway)
     const extractor = createFactExtractor()
     /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
     const scopes = new Map<string, Map<string, Remembered>>()

@@ -1,14 +1,9 @@
 /** For plugins that need embeddings: call a backend's /api/embed (Ollama) or /v1/embeddings (OpenAI) and compare vectors. */
 import * as v from 'valibot'
-import type { BackendKind } from './types.ts'
+import type { BackendTarget } from './backend-target.ts'
 
-export interface EmbedTarget {
-  readonly kind: BackendKind
-  /** Base url without a trailing slash. */
-  readonly url: string
-  /** The backend's configured headers (an API key), sent with every embedding request. */
-  readonly headers?: Readonly<Record<string, string>>
-}
+/** A backend that serves the embedding model (see `backendTarget`). */
+export type EmbedTarget = BackendTarget
 
 const OllamaEmbed = v.object({ embeddings: v.array(v.array(v.number())) })
 const OpenAIEmbed = v.object({ data: v.array(v.object({ embedding: v.array(v.number()), index: v.optional(v.number()) })) })

@@ -12,3 +12,4 @@ export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d:
 export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
 export { createRedisConnection, redactedUrl, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
 export { messageOf } from '../errors.ts'
+export { backendTarget, type BackendTarget } from './backend-target.ts'
