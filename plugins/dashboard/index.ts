@@ -47,15 +47,11 @@ export default definePlugin({
     const page = renderPage()
     const text = (body: string, type: string, status = 200) =>
       new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
-    // What the wildcard route below serves (app.js and app.css have public routes of their own, matched first).
-    const assets: Record<string, () => Response> = {
-      '/dashboard/': () => text(page, 'text/html'),
-      '/dashboard/state': () => Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } }),
-    }
     // The page and its assets are public; data (state, events, /health details, explain) needs the admin key when
     // one is set, which the page asks for once and keeps in a same-site cookie (EventSource cannot send headers).
     const routes: PluginRoute[] = [
       { method: 'GET', path: '/dashboard', public: true, handle: () => text(page, 'text/html') },
+      { method: 'GET', path: '/dashboard/', public: true, handle: () => text(page, 'text/html') },
       { method: 'GET', path: '/dashboard/app.js', public: true, handle: () => text(CLIENT_JS, 'text/javascript') },
       { method: 'GET', path: '/dashboard/app.css', public: true, handle: () => text(STYLE_CSS, 'text/css') },
       {
@@ -64,7 +60,8 @@ export default definePlugin({
         handle(req) {
           const path = new URL(req.url).pathname
           if (path === '/dashboard/events') return feed.open(req.signal)
-          return assets[path]?.() ?? text(`no such dashboard file: ${path}`, 'text/plain', 404)
+          if (path === '/dashboard/state') return Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } })
+          return text(`no such dashboard file: ${path}`, 'text/plain', 404)
         },
       },
     ]

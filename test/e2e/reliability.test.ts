@@ -195,6 +195,7 @@ describe('auth and rate limits', () => {
     await using sim = startSimulator({ instant: true })
     await using gw = await startGateway({ auth, backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
     expect((await fetch(`${gw.url}/dashboard`)).status).toBe(200)
+    expect((await fetch(`${gw.url}/dashboard/`)).status).toBe(200)
     expect((await fetch(`${gw.url}/dashboard/app.js`)).status).toBe(200)
     expect((await fetch(`${gw.url}/dashboard/state`)).status).toBe(401)
     expect((await fetch(`${gw.url}/dashboard/state`, { headers: { cookie: 'switchyard_admin=wrong-key-value' } })).status).toBe(401)
