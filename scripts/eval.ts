@@ -1,7 +1,7 @@
 /** Evaluation CLI: score a classifier on labelled JSONL (or cross-validate the learned one) and print the report. */
 import { parseArgs } from 'node:util'
 import * as v from 'valibot'
-import { TASK_CLASSES } from 'switchyard/plugin'
+import { keepNothing, TASK_CLASSES } from 'switchyard/plugin'
 import type { Classification, GatewayInfo, Logger, PluginDefinition } from 'switchyard/plugin'
 import { classifierPlugins } from '../plugins/classifiers.ts'
 import { groupedCrossValidation, leaveOneSourceOut } from '../plugins/learned-classifier/cross-validate.ts'
@@ -46,7 +46,7 @@ async function runClassifier(rows: readonly LabelledRow[], choice: ClassifierCho
   const controller = new AbortController()
   const instance = await def.setup({
     name: def.name, options: v.parse(def.options, choice.options), signal: controller.signal, log: quietLog,
-    gateway: choice.gateway, baseDir: choice.baseDir,
+    gateway: choice.gateway, baseDir: choice.baseDir, keep: keepNothing,
   })
   const held: HeldOut[] = []
   const latencies: number[] = []

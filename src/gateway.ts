@@ -19,7 +19,7 @@ import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
 import { watchBody } from './pipeline/body-end.ts'
 import { type Pipeline, RequestContext, runStages } from './pipeline/context.ts'
-import { resolvePlugins, setupPlugins } from './plugin/load.ts'
+import { KeptState, resolvePlugins, setupPlugins } from './plugin/load.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
 import { createOllamaRoutes, ollamaPipelines } from './protocols/ollama/routes.ts'
 import { createOpenAIRoutes, openAIPipelines } from './protocols/openai/routes.ts'
@@ -65,7 +65,13 @@ function createEmitter(deps: () => GatewayDeps, log: Logger) {
   }
 }
 
-async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions, admission: Admission): Promise<Generation> {
+async function createGeneration(
+  loaded: LoadedConfig,
+  builtins: ReadonlyMap<string, PluginDefinition>,
+  options: GatewayOptions,
+  admission: Admission,
+  kept: KeptState,
+): Promise<Generation> {
   const { config, baseDir } = loaded
   const log = options.log ?? createLogger('gateway')
   const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
@@ -83,7 +89,8 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   } catch (error) {
     throw new ConfigError([messageOf(error)])
   }
-  const plugins = await setupPlugins(resolved, gateway, baseDir)
+  const keep = kept.generation()
+  const plugins = await setupPlugins(resolved, gateway, baseDir, keep)
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
@@ -92,6 +99,8 @@ async function createGeneration(loaded: LoadedConfig, builtins: ReadonlyMap<stri
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
   const prewarm = startPrewarm(config, health, log)
+  // This generation serves next (the caller swaps it in at once): state only older ones asked for can go.
+  keep.commit()
   return { deps, probes, prewarm, inFlight: 0 }
 }
 
@@ -172,7 +181,8 @@ const pluginMiddleware: MiddlewareHandler<PipelineEnv> = async function pluginMi
 
 export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
   const admission = createAdmission(loaded.config.backends)
-  let current = await createGeneration(loaded, builtins, options, admission)
+  const kept = new KeptState()
+  let current = await createGeneration(loaded, builtins, options, admission, kept)
   const app = new Hono<PipelineEnv>()
   app.use('*', async function bindGeneration(c, next) {
     const ctx = enter(current, c.req.raw, c.env, undefined)
@@ -265,7 +275,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       return current.deps
     },
     async reload(next) {
-      const gen = await createGeneration(next, builtins, options, admission)
+      const gen = await createGeneration(next, builtins, options, admission, kept)
       admission.configure(next.config.backends)
       const old = current
       current = gen

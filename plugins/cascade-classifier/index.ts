@@ -66,8 +66,10 @@ export default definePlugin({
       for (const s of [...ready].reverse()) await s.instance.close?.()
     }
     try {
-      for (const p of planned) {
-        const stageCtx: PluginContext<unknown> = { ...ctx, name: p.def.name, options: p.options }
+      for (const [i, p] of planned.entries()) {
+        // Each stage keeps state under its own position, so two stages' keys never meet.
+        const keep = <T>(key: string, create: () => T) => ctx.keep(`stage ${i} ${p.def.name}: ${key}`, create)
+        const stageCtx: PluginContext<unknown> = { ...ctx, name: p.def.name, options: p.options, keep }
         const instance = (await p.def.setup(stageCtx)) as PluginInstance<'classifier'>
         ready.push({ name: p.def.name, minConfidence: p.minConfidence, instance })
       }

@@ -93,8 +93,37 @@ export async function resolvePlugins(
   return resolved
 }
 
+/**
+ * What plugins `keep` across the config generations of one gateway. A generation's setup marks what it asks for;
+ * `commit()` (once that generation serves) drops the rest.
+ */
+export class KeptState {
+  readonly #values = new Map<string, unknown>()
+
+  /** A `keep` for one generation's plugins; `commit` drops what that generation did not ask for. */
+  generation(): { keep(plugin: string, key: string, create: () => unknown): unknown; commit(): void } {
+    const asked = new Set<string>()
+    return {
+      keep: (plugin, key, create) => {
+        const id = `${plugin}\u0000${key}`
+        asked.add(id)
+        if (!this.#values.has(id)) this.#values.set(id, create())
+        return this.#values.get(id)
+      },
+      commit: () => {
+        for (const id of this.#values.keys()) if (!asked.has(id)) this.#values.delete(id)
+      },
+    }
+  }
+}
+
 /** Set resolved plugins up in order; when one fails, the ones already set up are closed. */
-export async function setupPlugins(resolved: readonly Resolved[], gateway: GatewayInfo, baseDir: string): Promise<PluginSet> {
+export async function setupPlugins(
+  resolved: readonly Resolved[],
+  gateway: GatewayInfo,
+  baseDir: string,
+  kept: ReturnType<KeptState['generation']> = new KeptState().generation(),
+): Promise<PluginSet> {
   const loaded: { plugin: LoadedPlugin; controller: AbortController }[] = []
   const close = async () => {
     for (const { plugin, controller } of loaded.toReversed()) {
@@ -110,7 +139,8 @@ export async function setupPlugins(resolved: readonly Resolved[], gateway: Gatew
     const name = entry.as ?? definition.name
     const controller = new AbortController()
     try {
-      const instance = await definition.setup({ name, options, signal: controller.signal, log: createLogger(name), gateway, baseDir })
+      const keep = <T>(key: string, create: () => T) => kept.keep(name, key, create) as T
+      const instance = await definition.setup({ name, options, signal: controller.signal, log: createLogger(name), gateway, baseDir, keep })
       loaded.push({ plugin: { name, kind: definition.kind, instance }, controller })
     } catch (error) {
       await close()

@@ -256,6 +256,13 @@ export interface PluginContext<O> {
   readonly gateway: GatewayInfo
   /** Directory of the config file, for plugins that read files relative to it. */
   readonly baseDir: string
+  /**
+   * State that outlives a config reload (counters, cache entries): the first setup's `create()` makes it, and a
+   * setup after a reload gets the same value back for the same plugin name and key. Put in the key whatever would
+   * make old state wrong (an embedding model, a metric prefix). State the new config's plugins no longer ask for is
+   * dropped once they have started. A plugin that keeps state must not destroy it in `close()`.
+   */
+  keep<T>(key: string, create: () => T): T
 }
 
 export interface PluginDefinition<K extends PluginKind = PluginKind, S extends v.GenericSchema = v.GenericSchema> {

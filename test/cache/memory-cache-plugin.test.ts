@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import memoryCache from '../../plugins/memory-cache/index.ts'
 import type { CacheEntry, ChatRequest } from '../../src/plugin/types.ts'
 import { createLogger } from '../../src/log.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const request: ChatRequest = { protocol: 'ollama', operation: 'chat', model: 'm', messages: [{ role: 'user', content: 'x' }], stream: false, temperature: 0, body: {} }
 
@@ -11,7 +12,7 @@ const entry = (text: string): CacheEntry => ({ status: 200, contentType: 'applic
 async function setup(options: Record<string, unknown>) {
   return await memoryCache.setup({
     name: 'memory-cache', options: v.parse(memoryCache.options, options), signal: new AbortController().signal,
-    log: createLogger('test', () => {}), gateway: { backends: [] }, baseDir: process.cwd(),
+    log: createLogger('test', () => {}), gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing,
   })
 }
 

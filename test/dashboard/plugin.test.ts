@@ -4,12 +4,13 @@ import dashboard from '../../plugins/dashboard/index.ts'
 import { percentile } from '../../plugins/dashboard/aggregates.ts'
 import type { PipelineEvent, PluginInstance } from '../../src/plugin/types.ts'
 import { createLogger } from '../../src/log.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 async function setup(options: Record<string, unknown> = {}) {
   const controller = new AbortController()
   const instance = (await dashboard.setup({
     name: 'dashboard', options: v.parse(dashboard.options, options), signal: controller.signal, log: createLogger('dashboard', () => {}),
-    gateway: { backends: [] }, baseDir: process.cwd(),
+    gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing,
   })) as PluginInstance<'telemetry'>
   const get = async (path: string) => {
     const route = instance.routes!.find((r) => (r.path.endsWith('*') ? path.startsWith(r.path.slice(0, -1)) : r.path === path))!

@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import type { ChatRequest, GatewayInfo, Logger } from 'switchyard/plugin'
 import embeddingClassifier from '../../plugins/embedding-classifier/index.ts'
 import { startSimulator } from '../../src/sim/server.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 const request = (content: string): ChatRequest => ({
@@ -12,7 +13,7 @@ const request = (content: string): ChatRequest => ({
 const setupWith = (input: unknown, gateway: GatewayInfo = { backends: [] }) =>
   embeddingClassifier.setup({
     name: 'embedding-classifier', options: v.parse(embeddingClassifier.options, input),
-    signal: new AbortController().signal, log, gateway, baseDir: process.cwd(),
+    signal: new AbortController().signal, log, gateway, baseDir: process.cwd(), keep: keepNothing,
   })
 const signal = new AbortController().signal
 const examples = {

@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import type { ChatRequest, Logger } from 'switchyard/plugin'
 import heuristicClassifier from '../../plugins/heuristic-classifier/index.ts'
 import { extractFeatures } from '../../plugins/heuristic-classifier/features.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 const request = (...messages: [role: string, content: string][]): ChatRequest => ({
@@ -13,7 +14,7 @@ const request = (...messages: [role: string, content: string][]): ChatRequest =>
 const setupWith = (input: unknown = {}) =>
   heuristicClassifier.setup({
     name: 'heuristic-classifier', options: v.parse(heuristicClassifier.options, input),
-    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(),
+    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing,
   })
 const signal = new AbortController().signal
 

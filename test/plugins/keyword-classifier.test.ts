@@ -3,6 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import * as v from 'valibot'
 import type { ChatRequest, Logger } from 'switchyard/plugin'
 import keywordClassifier from '../../plugins/keyword-classifier/index.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 const request = (...messages: [role: string, content: string][]): ChatRequest => ({
@@ -12,7 +13,7 @@ const request = (...messages: [role: string, content: string][]): ChatRequest =>
 const setupWith = (input: unknown = {}) =>
   keywordClassifier.setup({
     name: 'keyword-classifier', options: v.parse(keywordClassifier.options, input),
-    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(),
+    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing,
   })
 
 describe('keyword-classifier', () => {

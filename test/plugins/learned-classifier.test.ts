@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import * as v from 'valibot'
 import type { ChatRequest, Logger } from 'switchyard/plugin'
 import learnedClassifier from '../../plugins/learned-classifier/index.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 const request = (content: string): ChatRequest => ({
@@ -14,7 +15,7 @@ const request = (content: string): ChatRequest => ({
 const setupWith = (input: unknown = {}, baseDir = process.cwd()) =>
   learnedClassifier.setup({
     name: 'learned-classifier', options: v.parse(learnedClassifier.options, input),
-    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir,
+    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir, keep: keepNothing,
   })
 const signal = new AbortController().signal
 

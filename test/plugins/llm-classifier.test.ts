@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import type { ChatRequest, Logger } from 'switchyard/plugin'
 import llmClassifier from '../../plugins/llm-classifier/index.ts'
 import { parseLabel } from '../../plugins/llm-classifier/parse-label.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 const request = (content: string): ChatRequest => ({
@@ -12,7 +13,7 @@ const request = (content: string): ChatRequest => ({
 const setupWith = (input: unknown) =>
   llmClassifier.setup({
     name: 'llm-classifier', options: v.parse(llmClassifier.options, input),
-    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(),
+    signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing,
   })
 const signal = new AbortController().signal
 
@@ -42,7 +43,7 @@ describe('llm-classifier', () => {
     const backends = [{ name: 'vllm', kind: 'openai' as const, url: m.url, headers: { authorization: 'Bearer backend-key' } }]
     const classifier = await llmClassifier.setup({
       name: 'llm-classifier', options: v.parse(llmClassifier.options, { backend: 'vllm', model: 'tiny' }),
-      signal: new AbortController().signal, log, gateway: { backends }, baseDir: process.cwd(),
+      signal: new AbortController().signal, log, gateway: { backends }, baseDir: process.cwd(), keep: keepNothing,
     })
     expect((await classifier.classify(request('add a docstring'), signal)).label).toBe('SIMPLE')
     expect(m.authorizations).toEqual(['Bearer backend-key'])

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import * as v from 'valibot'
 import type { Logger } from 'switchyard/plugin'
 import nvidiaSmiProbe from '../../plugins/nvidia-smi-probe/index.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const FIXTURES = join(import.meta.dir, '../fixtures/nvidia-smi')
 const QUERY = '--query-gpu=index,uuid,name,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu,power.draw,power.limit'
@@ -51,7 +52,7 @@ async function setupProbe(input: Record<string, unknown>) {
     signal: new AbortController().signal,
     log,
     gateway: { backends: [] },
-    baseDir: process.cwd(),
+    baseDir: process.cwd(), keep: keepNothing,
   })
   return { probe, calls, warnings: () => calls.filter((c) => c.level === 'warn') }
 }

@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import type { GatewayInfo, Logger } from 'switchyard/plugin'
 import ollamaProbe from '../../plugins/ollama-probe/index.ts'
 import { parseParameterSize } from '../../plugins/ollama-probe/parse-ollama.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const TAGS = {
   models: [
@@ -101,7 +102,7 @@ async function setupProbe(input: Record<string, unknown>, backends: GatewayInfo[
     signal: new AbortController().signal,
     log,
     gateway: { backends },
-    baseDir: process.cwd(),
+    baseDir: process.cwd(), keep: keepNothing,
   })
   return { probe, calls }
 }

@@ -5,6 +5,7 @@ import type { GatewayInfo, Logger } from 'switchyard/plugin'
 import openaiProbe from '../../plugins/openai-probe/index.ts'
 import { parseParametersFromName } from '../../plugins/openai-probe/parse-models.ts'
 import { parsePrometheusText } from '../../plugins/openai-probe/prometheus-text.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const VLLM_MODELS = {
   object: 'list',
@@ -128,7 +129,7 @@ async function checkOnce(input: Record<string, unknown>, backends: GatewayInfo['
     signal: new AbortController().signal,
     log,
     gateway: { backends },
-    baseDir: process.cwd(),
+    baseDir: process.cwd(), keep: keepNothing,
   })
   return probe.check(signal)
 }

@@ -2,11 +2,12 @@ import { describe, expect, test } from 'bun:test'
 import * as v from 'valibot'
 import def from '../../plugins/tiered-selector/index.ts'
 import type { BackendView, ChatRequest, Hooks } from '../../src/plugin/types.ts'
+import { keepNothing } from 'switchyard/plugin'
 
 const log = { debug() {}, info() {}, warn() {}, error() {} }
 
 async function selector(options: Record<string, unknown> = {}): Promise<Hooks['selector']> {
-  return (await def.setup({ name: def.name, options: v.parse(def.options, options), signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd() })) as Hooks['selector']
+  return (await def.setup({ name: def.name, options: v.parse(def.options, options), signal: new AbortController().signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing })) as Hooks['selector']
 }
 
 const request = (content = 'hi', maxTokens?: number): ChatRequest => ({
