@@ -28,11 +28,17 @@ export default definePlugin({
     /** An SSE stream ends after this long; the browser reconnects and gets a fresh snapshot. */
     maxStreamMs: v.optional(Ms, 60_000),
   }),
-  setup({ options }) {
-    const startedAtMs = Date.now()
-    const decisions = createDecisionLog(options.maxDecisions)
-    const aggregates = createAggregates(options.windowMs, options.buckets, startedAtMs)
-    const totals = { requests: 0, errors: 0, cacheHits: 0 }
+  setup({ options, keep }) {
+    // Decisions, aggregates and totals carry on across config reloads that keep their sizes.
+    const { startedAtMs, decisions, aggregates, totals } = keep(`history ${options.maxDecisions} ${options.windowMs} ${options.buckets}`, () => {
+      const startedAtMs = Date.now()
+      return {
+        startedAtMs,
+        decisions: createDecisionLog(options.maxDecisions),
+        aggregates: createAggregates(options.windowMs, options.buckets, startedAtMs),
+        totals: { requests: 0, errors: 0, cacheHits: 0 },
+      }
+    })
 
     const stats = () => {
       const now = Date.now()

@@ -16,6 +16,44 @@ function entryBytes(entry: CacheEntry): number {
   return bytes
 }
 
+/** The entries, least recently used first (a Map iterates in insertion order; a hit re-inserts). */
+class Store {
+  readonly #entries = new Map<string, Stored>()
+  #bytes = 0
+
+  get(key: string): CacheEntry | undefined {
+    const stored = this.#entries.get(key)
+    if (!stored) return undefined
+    this.#entries.delete(key)
+    if (stored.expiresAt <= Date.now()) {
+      this.#bytes -= stored.bytes
+      return undefined
+    }
+    this.#entries.set(key, stored)
+    return stored.entry
+  }
+
+  add(key: string, stored: Stored): void {
+    this.#entries.set(key, stored)
+    this.#bytes += stored.bytes
+  }
+
+  drop(key: string): void {
+    const stored = this.#entries.get(key)
+    if (!stored) return
+    this.#entries.delete(key)
+    this.#bytes -= stored.bytes
+  }
+
+  evict(limits: { readonly maxEntries: number; readonly maxBytes: number }): void {
+    while (this.#entries.size > limits.maxEntries || this.#bytes > limits.maxBytes) {
+      const oldest = this.#entries.keys().next()
+      if (oldest.done) return
+      this.drop(oldest.value)
+    }
+  }
+}
+
 export default definePlugin({
   name: 'memory-cache',
   kind: 'cache',
@@ -26,51 +64,22 @@ export default definePlugin({
     /** Also cache requests with temperature > 0 and no seed (they would otherwise bypass this cache). */
     cacheNondeterministic: v.optional(v.boolean(), false),
   }),
-  setup: ({ options }) => {
-    // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
-    const entries = new Map<string, Stored>()
-    let totalBytes = 0
-
-    const drop = (key: string) => {
-      const stored = entries.get(key)
-      if (!stored) return
-      entries.delete(key)
-      totalBytes -= stored.bytes
-    }
-
-    const evict = () => {
-      while (entries.size > options.maxEntries || totalBytes > options.maxBytes) {
-        const oldest = entries.keys().next()
-        if (oldest.done) return
-        drop(oldest.value)
-      }
-    }
+  setup: ({ options, keep }) => {
+    // Entries carry on across config reloads; new limits apply at once.
+    const store = keep('entries', () => new Store())
+    const limits = { maxEntries: options.maxEntries, maxBytes: options.maxBytes }
+    store.evict(limits)
 
     return {
       cacheNondeterministic: options.cacheNondeterministic,
       inProcess: true,
-      get(key) {
-        const stored = entries.get(key)
-        if (!stored) return undefined
-        if (stored.expiresAt <= Date.now()) {
-          drop(key)
-          return undefined
-        }
-        entries.delete(key)
-        entries.set(key, stored)
-        return stored.entry
-      },
+      get: (key) => store.get(key),
       set(key, entry) {
         const bytes = entryBytes(entry)
-        drop(key)
+        store.drop(key)
         if (bytes > options.maxBytes) return
-        entries.set(key, { entry, bytes, expiresAt: Date.now() + options.ttlMs })
-        totalBytes += bytes
-        evict()
-      },
-      close() {
-        entries.clear()
-        totalBytes = 0
+        store.add(key, { entry, bytes, expiresAt: Date.now() + options.ttlMs })
+        store.evict(limits)
       },
     }
   },

@@ -12,8 +12,9 @@ export default definePlugin({
     /** Metric name prefix (`switchyard_requests_total`). */
     prefix: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)), 'switchyard'),
   }),
-  setup({ options, gateway }) {
-    const metrics = createGatewayMetrics(options.prefix)
+  setup({ options, gateway, keep }) {
+    // Counters carry on across config reloads (a reset would read as a restart to rate() and increase()).
+    const metrics = keep(`metrics ${options.prefix}`, () => createGatewayMetrics(options.prefix))
     return {
       observe: (event) => metrics.observe(event),
       routes: [

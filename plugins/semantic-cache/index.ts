@@ -41,14 +41,17 @@ export default definePlugin({
     maxChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 4_000),
     cacheNondeterministic: v.optional(v.boolean(), false),
   }),
-  setup: ({ name, options, gateway, signal: pluginSignal }) => {
+  setup: ({ name, options, gateway, signal: pluginSignal, keep }) => {
     const target = backendTarget(name, options.backend, gateway)
     const extractor = createFactExtractor()
-    /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
-    const scopes = new Map<string, Map<string, Remembered>>()
-    const order = new Map<string, string>()
-    /** Vectors from lookups, so storing the answer does not embed the same prompt again. */
-    const recent = new Map<string, Float32Array>()
+    // Remembered prompts carry on across config reloads while the embedding model and its server stay the same.
+    const { scopes, order, recent } = keep(`store ${target.url} ${options.model}`, () => ({
+      /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
+      scopes: new Map<string, Map<string, Remembered>>(),
+      order: new Map<string, string>(),
+      /** Vectors from lookups, so storing the answer does not embed the same prompt again. */
+      recent: new Map<string, Float32Array>(),
+    }))
 
     const promptOf = (req: ChatRequest): string | undefined => {
       if (req.operation === 'embed') return undefined
@@ -74,6 +77,10 @@ export default definePlugin({
       bucket?.delete(key)
       if (bucket?.size === 0) scopes.delete(scope)
     }
+    const evict = () => {
+      while (order.size > options.maxEntries) forget(order.keys().next().value as string)
+    }
+    evict()
 
     return {
       cacheNondeterministic: options.cacheNondeterministic,
@@ -113,12 +120,7 @@ export default definePlugin({
         const { similarity: _, ...stored } = entry
         bucket.set(key, { vector, facts: extractor.facts(text), entry: stored, expiresAt: Date.now() + options.ttlMs })
         order.set(key, scope)
-        while (order.size > options.maxEntries) forget(order.keys().next().value as string)
-      },
-      close() {
-        scopes.clear()
-        order.clear()
-        recent.clear()
+        evict()
       },
     }
   },

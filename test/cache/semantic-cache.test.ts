@@ -7,6 +7,8 @@ import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
 import { LABELED_PAIRS } from './near-miss-pairs.ts'
 import { ollamaChat, post } from './http.ts'
+import { keepNothing, type PluginContext } from 'switchyard/plugin'
+import { KeptState } from '../../src/plugin/load.ts'
 
 const EMBED_MODEL = 'nomic-embed-text'
 /** The simulator's embeddings are lexical (hashed words and trigrams): paraphrases score lower than with a real model. */
@@ -19,14 +21,14 @@ const ask = (content: string, model = 'qwen2.5-coder:1.5b'): ChatRequest => ({
 
 const entry = (model: string): CacheEntry => ({ status: 200, contentType: 'application/json', model, backend: 'gpu0', chunks: ['{}'], createdAt: Date.now() })
 
-async function setupPlugin(url: string, options: Record<string, unknown> = {}) {
+async function setupPlugin(url: string, options: Record<string, unknown> = {}, keep: PluginContext<unknown>['keep'] = keepNothing) {
   return await semanticCache.setup({
     name: 'semantic-cache',
     options: v.parse(semanticCache.options, { backend: 'emb', model: EMBED_MODEL, threshold: THRESHOLD, ...options }),
     signal: new AbortController().signal,
     log: createLogger('test', () => {}),
     gateway: { backends: [{ name: 'emb', kind: 'ollama', url }] },
-    baseDir: process.cwd(),
+    baseDir: process.cwd(), keep,
   })
 }
 
@@ -38,6 +40,25 @@ async function cosine(url: string, a: string, b: string): Promise<number> {
 }
 
 describe('semantic-cache', () => {
+  test('remembered prompts survive a reload that keeps the embedding model, and not one that changes it', async () => {
+    await using sim = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b', EMBED_MODEL, 'all-minilm'] })
+    const kept = new KeptState()
+    const signal = new AbortController().signal
+    const generation = async (options: Record<string, unknown> = {}) => {
+      const gen = kept.generation()
+      const cache = await setupPlugin(sim.url, options, (key, create) => gen.keep('semantic-cache', key, create) as never)
+      gen.commit()
+      return cache
+    }
+    const first = await generation()
+    await first.set('k1', entry('qwen2.5-coder:1.5b'), ask('write a python function that reverses a string'))
+    await first.close?.()
+    const second = await generation({ threshold: 0.95 })
+    expect(await second.get('k2', signal, ask('write a python function that reverses a string'))).toBeDefined()
+    const third = await generation({ model: 'all-minilm' })
+    expect(await third.get('k3', signal, ask('write a python function that reverses a string'))).toBeUndefined()
+  })
+
   test('on the labeled near-miss set, no near miss is a hit and most paraphrases are', async () => {
     await using sim = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b', EMBED_MODEL] })
     const cache = await setupPlugin(sim.url)
