@@ -84,9 +84,19 @@ export function createOllamaRoutes() {
     if (!m) throw new ModelNotFoundError(name, knownModels(deps))
     return c.json({ modelfile: '', parameters: '', template: '', details: details(m), model_info: { 'general.parameter_count': m.parameters ?? 0 }, capabilities: ['completion'] })
   })
+  // Model management stays with the model servers: say so, rather than a bare "no such endpoint".
+  app.on(['POST', 'DELETE'], MANAGEMENT_PATHS, authStage, (c) => {
+    const backends = c.get('deps').config.backends.map((b) => b.name).join(', ')
+    return c.json(
+      { error: `switchyard routes to models its backends already serve and does not pull, push, create, copy or delete them (${c.req.method} ${c.req.path}): do that on the backend's own server (configured backends: ${backends}); GET /api/tags lists what they serve` },
+      501,
+    )
+  })
   app.onError((error, c) => {
     const e = describeError(error, c.get('deps')?.log)
     return c.json(ollamaErrorBody(e), e.status as 400, e.headers)
   })
   return app
 }
+
+const MANAGEMENT_PATHS = ['/api/pull', '/api/push', '/api/create', '/api/copy', '/api/delete', '/api/blobs/:digest']
