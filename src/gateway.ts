@@ -20,6 +20,7 @@ import type { PipelineEnv } from './pipeline/env.ts'
 import { watchBody } from './pipeline/body-end.ts'
 import { type Pipeline, RequestContext, runStages } from './pipeline/context.ts'
 import { KeptState, resolvePlugins, setupPlugins } from './plugin/load.ts'
+import { backendHeaders } from './pipeline/upstream.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
 import { createOllamaRoutes, ollamaPipelines } from './protocols/ollama/routes.ts'
 import { createOpenAIRoutes, openAIPipelines } from './protocols/openai/routes.ts'
@@ -78,7 +79,7 @@ async function createGeneration(
   const gateway: GatewayInfo = {
     backends: config.backends.map((b) => ({
       name: b.name, kind: b.kind, url: b.url, gpu: b.gpu,
-      headers: { ...b.headers, ...(b.apiKey ? { authorization: `Bearer ${b.apiKey}` } : {}) },
+      headers: backendHeaders(b),
     })),
     // Read at scrape time, after the store below exists.
     health: () => ({ backends: health.views(), gpus: health.gpus() }),

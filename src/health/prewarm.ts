@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts'
 import type { Logger } from '../plugin/types.ts'
 import type { HealthStore } from './state.ts'
 import { messageOf } from '../errors.ts'
+import { backendHeaders } from '../pipeline/upstream.ts'
 
 export interface Prewarm {
   /** Settles when every pre-warm request has finished (loaded or failed). */
@@ -16,12 +17,13 @@ const REFRESH_MS = 5 * 60_000
 
 export function startPrewarm(config: Config, health: HealthStore, log: Logger): Prewarm {
   const controller = new AbortController()
-  const jobs: { model: string; backend: string; url: string }[] = []
+  const jobs: { model: string; backend: string; url: string; headers: Record<string, string> }[] = []
   for (const [model, entry] of Object.entries(config.models ?? {})) {
     if (!entry.keepWarm) continue
     for (const view of health.views()) {
       if (view.kind !== 'ollama' || !view.models.some((m) => m.name === model)) continue
-      jobs.push({ model, backend: view.name, url: view.url })
+      const backend = config.backends.find((b) => b.name === view.name)
+      jobs.push({ model, backend: view.name, url: view.url, headers: backend ? backendHeaders(backend) : {} })
     }
   }
   const warm = async (job: (typeof jobs)[number]) => {
@@ -31,7 +33,7 @@ export function startPrewarm(config: Config, health: HealthStore, log: Logger): 
     try {
       // An empty generate request loads the model; keep_alive -1 keeps it loaded.
       const res = await fetch(`${job.url}/api/generate`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, signal: controller.signal,
+        method: 'POST', headers: { ...job.headers, 'content-type': 'application/json' }, signal: controller.signal,
         body: JSON.stringify({ model: job.model, keep_alive: -1, stream: false }),
       })
       await res.text()

@@ -26,13 +26,17 @@ function rewrittenBody(req: ChatRequest, raw: Uint8Array, model: string): string
   return JSON.stringify({ ...req.body, model })
 }
 
+/** What every request to a backend carries: its configured `headers`, and `apiKey` as a Bearer token. */
+export function backendHeaders(backend: Pick<BackendConfig, 'headers' | 'apiKey'>): Record<string, string> {
+  return backend.apiKey ? { ...backend.headers, authorization: `Bearer ${backend.apiKey}` } : { ...backend.headers }
+}
+
 export function planUpstream(req: ChatRequest, raw: Uint8Array, backend: BackendConfig, model: string, traceparent?: string): UpstreamRequest {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'accept-encoding': 'identity',
-    ...backend.headers,
+    ...backendHeaders(backend),
   }
-  if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`
   if (traceparent) headers.traceparent = traceparent
   if (req.protocol === 'ollama' && backend.kind === 'openai') {
     const plan = toOpenAIRequest(req, model)

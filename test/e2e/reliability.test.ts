@@ -225,6 +225,37 @@ describe('auth and rate limits', () => {
     expect(res.status).toBe(200)
     expect(seen).toEqual(['Bearer upstream-key'])
   })
+
+  test('every call to a keyed Ollama backend carries its key: probes, pre-warm, show and chat', async () => {
+    const seen: string[] = []
+    const model = { name: 'm1:latest', model: 'm1:latest', size: 1, digest: 'x', details: { parameter_size: '1B' } }
+    await using upstream = Bun.serve({
+      port: 0, hostname: '127.0.0.1',
+      async fetch(req) {
+        const path = new URL(req.url).pathname
+        seen.push(`${path} ${req.headers.get('authorization')}`)
+        if (req.headers.get('authorization') !== 'Bearer upstream-key') return Response.json({ error: 'unauthorized' }, { status: 401 })
+        if (path === '/api/tags') return Response.json({ models: [model] })
+        if (path === '/api/ps') return Response.json({ models: [] })
+        if (path === '/api/show') return Response.json({ modelfile: '', parameters: '', template: '', details: { parameter_size: '1B' }, model_info: {} })
+        await req.text()
+        return Response.json({ model: 'm1:latest', created_at: new Date().toISOString(), message: { role: 'assistant', content: 'hi' }, response: '', done: true })
+      },
+    })
+    await using gw = await startGateway({
+      backends: [{ name: 'keyed', kind: 'ollama', url: `http://127.0.0.1:${upstream.port}`, apiKey: 'upstream-key' }],
+      models: { 'm1:latest': { keepWarm: true } },
+      plugins: fastProbes,
+    })
+    const show = await fetch(`${gw.url}/api/show`, { method: 'POST', body: JSON.stringify({ model: 'm1' }) })
+    expect(show.status).toBe(200)
+    const chat = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: body('m1', { stream: false }) })
+    expect(chat.status).toBe(200)
+    await until(() => seen.some((s) => s.startsWith('/api/generate')), 2_000, 'the pre-warm request')
+    const paths = new Set(seen.map((s) => s.split(' ')[0]))
+    for (const path of ['/api/tags', '/api/show', '/api/chat', '/api/generate']) expect(paths).toContain(path)
+    expect(seen.filter((s) => !s.endsWith('Bearer upstream-key'))).toEqual([])
+  })
 })
 
 describe('the gateway process', () => {

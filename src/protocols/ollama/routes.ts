@@ -7,6 +7,7 @@ import type { GatewayDeps } from '../../pipeline/deps.ts'
 import type { PipelineEnv } from '../../pipeline/env.ts'
 import { knownModels, resolveTarget, routeNames } from '../../pipeline/route.ts'
 import { authStage, cacheStage, classifyStage, forwardStage, parseStage, selectStage } from '../../pipeline/stages.ts'
+import { backendHeaders } from '../../pipeline/upstream.ts'
 import type { ModelInfo } from '../../plugin/types.ts'
 import { readJsonBody } from '../body.ts'
 
@@ -77,7 +78,9 @@ export function createOllamaRoutes() {
     }
     const backend = deps.health.views().find((b) => b.kind === 'ollama' && b.up !== false && b.models.some((m) => m.name === target.model))
     if (backend) {
-      const res = await fetch(`${backend.url}/api/show`, { method: 'POST', body: JSON.stringify({ ...json, model: target.model }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) })
+      const config = deps.config.backends.find((b) => b.name === backend.name)
+      const headers = { ...(config ? backendHeaders(config) : {}), 'content-type': 'application/json' }
+      const res = await fetch(`${backend.url}/api/show`, { method: 'POST', body: JSON.stringify({ ...json, model: target.model }), headers, signal: AbortSignal.timeout(10_000) })
       if (res.ok) return c.json(await res.json())
     }
     const m = modelInfo(deps, target.model)
