@@ -84,9 +84,8 @@ async function start(options: TracingOptions, log: Logger): Promise<TracingState
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace'),
   ])
-  const exporter = r.protocol === 'http/json'
-    ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url })
-    : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ url })
+  const { FetchOtlpTraceExporter } = await import('./exporter.ts')
+  const exporter = new FetchOtlpTraceExporter(url, r.protocol === 'http/json' ? 'json' : 'protobuf')
   const sampler = r.samplerRatio === undefined ? undefined : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r.samplerRatio) })
   const sdk = new NodeSDK({
     serviceName: r.serviceName,

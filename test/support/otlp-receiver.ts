@@ -96,7 +96,7 @@ function keyValues(fields: Field[]): Record<string, AttrValue> {
   return out
 }
 
-function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
+export function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
   const spans: ReceivedSpan[] = []
   for (const rs of all(readFields(body), 1)) {
     const rsFields = readFields(rs.bytes!)
