@@ -69,7 +69,7 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     return next()
   }
   let lookup = ctx.span?.isRecording()
-    ? traceCacheLookup(ctx, async () => lookupCache(deps, caches, key, request, target, ctx.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
+    ? traceCacheLookup(ctx, () => lookupCache(deps, caches, key, request, target, ctx.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
     : lookupCache(deps, caches, key, request, target, ctx.signal)
   if (lookup instanceof Promise) lookup = await lookup
   const { hit, failed } = lookup

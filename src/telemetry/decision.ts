@@ -12,7 +12,7 @@ import {
   ATTR_SWITCHYARD_REASONS,
   ATTR_SWITCHYARD_ROUTE,
 } from './attributes.ts'
-import { annotate, getTracer, inSpan } from './spans.ts'
+import { getTracer, inSpan } from './spans.ts'
 
 export function classificationAttributes(route: string, c: Classification): Attributes {
   return {
@@ -45,15 +45,13 @@ export function decisionAttributes(route: string | undefined, c: Classification 
 type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
 
 /**
- * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss.
- * For the cache stage: `await traceCacheLookup(ctx, () => lookupCache(...), (r) => (r.hit ? 'hit' : 'miss'))`.
+ * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss. An in-process
+ * cache answers synchronously, and so does this then.
  */
-export async function traceCacheLookup<T>(parent: TraceParent, work: () => Promise<T>, outcome: (result: T) => CacheOutcome): Promise<T> {
+export function traceCacheLookup<T>(parent: TraceParent, work: () => T | Promise<T>, outcome: (result: T) => CacheOutcome): T | Promise<T> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, {}, async (span) => {
-    const result = await work()
-    annotate(span, () => ({ [ATTR_SWITCHYARD_CACHE]: outcome(result) }))
-    return result
+  return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, {}, work, (span, result) => {
+    span.setAttribute(ATTR_SWITCHYARD_CACHE, outcome(result))
   })
 }
 
@@ -64,24 +62,20 @@ export interface TraceParent {
 }
 
 /** `router.classify` around the classifiers; the decision also lands on the SERVER span. */
-export async function traceClassify(parent: TraceParent, route: string, work: () => Promise<Classification>): Promise<Classification> {
+export function traceClassify(parent: TraceParent, route: string, work: () => Promise<Classification>): Promise<Classification> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'router.classify', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_ROUTE]: route } }, async (span) => {
-    const c = await work()
+  return inSpan(getTracer(), 'router.classify', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_ROUTE]: route } }, work, (span, c) => {
     const attributes = classificationAttributes(route, c)
     span.setAttributes(attributes)
     parent.span?.setAttributes(attributes)
-    return c
-  })
+  }) as Promise<Classification>
 }
 
 /** `router.select` around the selectors; backend, model and candidates also land on the SERVER span. */
-export async function traceSelect(parent: TraceParent, candidates: readonly string[], classification: Classification | undefined, work: () => Promise<Selection>): Promise<Selection> {
+export function traceSelect(parent: TraceParent, candidates: readonly string[], classification: Classification | undefined, work: () => Promise<Selection>): Promise<Selection> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, async (span) => {
-    const selection = await work()
+  return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, work, (span, selection) => {
     span.setAttributes({ ...selectionAttributes(selection, candidates), [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
     parent.span?.setAttributes(decisionAttributes(undefined, classification, selection, candidates))
-    return selection
-  })
+  }) as Promise<Selection>
 }
