@@ -15,12 +15,27 @@ import {
 import { ATTR_ERROR_TYPE, CAPTURE_CONTENT_ENV, ERROR_TYPE_OTHER, TRACER_NAME } from './attributes.ts'
 import { messageOf } from '../errors.ts'
 
-/** The core's tracer; a no-op until a provider is registered (the `otel` plugin does that). */
-export function getTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME)
+let probed: { readonly provider: TracerProvider; readonly enabled: boolean; readonly tracer: Tracer } | undefined
+
+/** The registered provider (behind the API's proxy), probed once per provider: does it trace, and its tracer for us. */
+function current(): NonNullable<typeof probed> {
+  const global = trace.getTracerProvider()
+  const provider = global instanceof ProxyTracerProvider ? global.getDelegate() : global
+  if (probed?.provider !== provider) {
+    const tracer = provider.getTracer(TRACER_NAME)
+    const probe = tracer.startSpan('probe')
+    probed = { provider, enabled: isSpanContextValid(probe.spanContext()), tracer }
+  }
+  return probed
 }
 
-let probed: { readonly provider: TracerProvider; readonly enabled: boolean } | undefined
+/**
+ * The core's tracer; a no-op until a provider is registered (the `otel` plugin does that). Kept per provider: the
+ * SDK builds a lookup key on every `getTracer` call, several times a request otherwise.
+ */
+export function getTracer(): Tracer {
+  return current().tracer
+}
 
 /**
  * Whether a tracer provider is registered (the `otel` plugin, or one the host process set up). Without one every
@@ -28,13 +43,7 @@ let probed: { readonly provider: TracerProvider; readonly enabled: boolean } | u
  * always makes spans with valid ids (also when its sampler drops them), so one probe span per provider tells.
  */
 export function tracingEnabled(): boolean {
-  const global = trace.getTracerProvider()
-  const provider = global instanceof ProxyTracerProvider ? global.getDelegate() : global
-  if (probed?.provider !== provider) {
-    const probe = provider.getTracer(TRACER_NAME).startSpan('probe')
-    probed = { provider, enabled: isSpanContextValid(probe.spanContext()) }
-  }
-  return probed.enabled
+  return current().enabled
 }
 
 /** Attributes as an object, or a function building them that only runs when the span records. */
