@@ -57,9 +57,17 @@ export interface AttemptTrace {
   succeed(answer: AttemptAnswer): void
 }
 
-function portOf(url: URL): number {
-  if (url.port) return Number(url.port)
-  return url.protocol === 'https:' ? 443 : 80
+/** `server.address` and `server.port` of a backend, parsed from its first attempt's URL and kept with it. */
+const servers = new WeakMap<object, { readonly address: string; readonly port: number }>()
+
+function serverOf(backend: object, href: string): { readonly address: string; readonly port: number } {
+  let server = servers.get(backend)
+  if (!server) {
+    const url = new URL(href)
+    server = { address: url.hostname, port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 }
+    servers.set(backend, server)
+  }
+  return server
 }
 
 /**
@@ -80,14 +88,14 @@ export function startAttempt(parent: Context | undefined, info: AttemptInfo, hea
   const attemptStartMs = performance.now()
   const recording = span.isRecording()
   if (recording) {
-    const url = new URL(info.url)
+    const peer = serverOf(info.backend, info.url)
     const { request } = info
     span.setAttributes({
       [ATTR_GEN_AI_OPERATION_NAME]: operation,
       [ATTR_GEN_AI_PROVIDER_NAME]: info.backend.kind,
       [ATTR_GEN_AI_REQUEST_MODEL]: info.model,
-      [ATTR_SERVER_ADDRESS]: url.hostname,
-      [ATTR_SERVER_PORT]: portOf(url),
+      [ATTR_SERVER_ADDRESS]: peer.address,
+      [ATTR_SERVER_PORT]: peer.port,
       [ATTR_SWITCHYARD_BACKEND]: info.backend.name,
       [ATTR_SWITCHYARD_ATTEMPT]: info.attempt,
     })
