@@ -175,9 +175,10 @@ export function storeEntry(deps: GatewayDeps, key: string, entry: CacheEntry, re
   }
 }
 
+const encoder = new TextEncoder()
+
 /** A stored answer sent again with the same framing it was recorded in. */
 export function replayEntry(entry: CacheEntry, req: ChatRequest, extraHeaders: Record<string, string> = {}): Response {
-  const encoder = new TextEncoder()
   if (!req.stream) return new Response(entry.chunks.join(''), { status: entry.status, headers: { 'content-type': entry.contentType, ...extraHeaders } })
   let i = 0
   const body = new ReadableStream<Uint8Array>({

@@ -6,6 +6,9 @@ export interface ReadBody {
   readonly json: Record<string, unknown>
 }
 
+/** Stateless without `stream: true`: one for every request. */
+const decoder = new TextDecoder()
+
 export async function readJsonBody(req: Request, maxBytes: number): Promise<ReadBody> {
   const declared = Number(req.headers.get('content-length') ?? '0')
   if (declared > maxBytes) throw new PayloadTooLargeError(maxBytes)
@@ -15,7 +18,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Read
   if (bytes.byteLength === 0) throw new InvalidRequestError('request body is empty; send a JSON object')
   let json: unknown
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes))
+    json = JSON.parse(decoder.decode(bytes))
   } catch (error) {
     throw new InvalidJsonError(messageOf(error))
   }
