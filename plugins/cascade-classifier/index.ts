@@ -1,6 +1,6 @@
 /** Cascade classifier: cheap classifiers first, escalating to the next stage only while confidence is too low. */
 import * as v from 'valibot'
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin, importCurrent } from 'switchyard/plugin'
 import type { Classification, ChatRequest, PluginContext, PluginDefinition, PluginInstance } from 'switchyard/plugin'
 import embeddingClassifier from '../embedding-classifier/index.ts'
 import heuristicClassifier from '../heuristic-classifier/index.ts'
@@ -32,7 +32,7 @@ async function resolveStage(use: string, index: number, baseDir: string): Promis
     throw new Error(`cascade-classifier: stages[${index}].use "${use}" is not a built-in classifier (${STAGE_DEFINITIONS.map((d) => d.name).join(', ')}) or a path`)
   }
   const path = use.startsWith('/') ? use : Bun.fileURLToPath(new URL(use, Bun.pathToFileURL(`${baseDir.replace(/\/$/, '')}/`)))
-  const mod = (await import(path)) as { default?: PluginDefinition }
+  const mod = (await importCurrent(path)) as { default?: PluginDefinition }
   if (!mod.default || mod.default.kind !== 'classifier') throw new Error(`cascade-classifier: stages[${index}].use "${use}" does not export a classifier definition`)
   return mod.default
 }

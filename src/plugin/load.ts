@@ -5,6 +5,7 @@ import type { PluginEntry } from '../config/schema.ts'
 import { formatIssue } from '../config/load.ts'
 import { ConfigError, messageOf } from '../errors.ts'
 import { createLogger } from '../log.ts'
+import { importCurrent } from './import-current.ts'
 import { PLUGIN_KINDS, type GatewayInfo, type PluginDefinition, type PluginInstance, type PluginKind } from './types.ts'
 
 export interface LoadedPlugin<K extends PluginKind = PluginKind> {
@@ -49,7 +50,7 @@ async function resolveDefinition(use: string, builtins: ReadonlyMap<string, Plug
   const path = resolve(baseDir, use)
   let mod: { default?: unknown }
   try {
-    mod = (await import(path)) as { default?: unknown }
+    mod = (await importCurrent(path)) as { default?: unknown }
   } catch (error) {
     return `cannot load ${path}: ${messageOf(error)}`
   }

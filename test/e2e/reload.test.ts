@@ -1,5 +1,7 @@
 /** A config reload keeps what plugins `keep`: cache entries, Prometheus counters, dashboard history. */
 import { describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { parseConfig } from '../../src/config/load.ts'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fastProbes, startGateway } from '../support/gateway.ts'
@@ -53,5 +55,42 @@ describe('config reload', () => {
     // A new metric prefix is a new set of series, counted from zero.
     const text = await (await fetch(`${gw.url}/metrics`)).text()
     expect(requestsTotal(text.replaceAll('gw_requests_total{', 'switchyard_requests_total{'))).toBe(1)
+  })
+
+  test('a plugin file edited before a reload is loaded again; an unchanged one is reused', async () => {
+    await using sim = startSimulator({ instant: true })
+    // Inside the project, so the plugin file resolves the project's packages (valibot).
+    const out = resolve(import.meta.dir, '../../test-output')
+    mkdirSync(out, { recursive: true })
+    const dir = mkdtempSync(join(out, 'plugin-'))
+    const file = join(dir, 'fixed-classifier.ts')
+    const sdk = resolve(import.meta.dir, '../../src/plugin/index.ts')
+    const write = (label: string) =>
+      writeFileSync(file, `import { definePlugin } from '${sdk}'
+import * as v from 'valibot'
+;(globalThis as { fixedClassifierLoads?: number }).fixedClassifierLoads = ((globalThis as { fixedClassifierLoads?: number }).fixedClassifierLoads ?? 0) + 1
+export default definePlugin({
+  name: 'fixed-classifier', kind: 'classifier', options: v.object({}),
+  setup: () => ({ classify: () => ({ label: '${label}', confidence: 0.9, scores: { SIMPLE: 0, MODERATE: 0, COMPLEX: 0, ${label}: 0.9 }, reasons: ['always ${label}'] }) }),
+})
+`)
+    write('SIMPLE')
+    const config = {
+      backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }],
+      routes: { auto: { SIMPLE: ['qwen2.5-coder:1.5b'], MODERATE: ['qwen2.5-coder:7b'], COMPLEX: ['deepseek-coder:33b'] } },
+      plugins: [...fastProbes, { use: file }],
+    }
+    await using gw = await startGateway(config)
+    const explain = async () =>
+      (await (await fetch(`${gw.url}/router/explain`, { method: 'POST', body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'x' }] }) })).json()).class
+    expect(await explain()).toBe('SIMPLE')
+    const reload = () => gw.gateway.reload({ config: parseConfig(config), path: undefined, baseDir: process.cwd() })
+    write('COMPLEX')
+    await reload()
+    expect(await explain()).toBe('COMPLEX')
+    await reload()
+    expect(await explain()).toBe('COMPLEX')
+    // Evaluated once per version of the file: twice, not once per reload.
+    expect((globalThis as { fixedClassifierLoads?: number }).fixedClassifierLoads).toBe(2)
   })
 })
