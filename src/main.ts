@@ -1,11 +1,11 @@
 /** CLI entry: flags and env, load config, build the gateway, Bun.serve, signals. */
-import { watch } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { builtinPlugins } from '../plugins/index.ts'
 import { formatBanner } from './cli/banner.ts'
 import { createColors, shouldColor } from './cli/color.ts'
 import { startProgress } from './cli/progress.ts'
 import { findConfigPath, loadConfig } from './config/load.ts'
+import { createFileWatcher, watchedFiles } from './config/watch.ts'
 import { ConfigError, messageOf } from './errors.ts'
 import { createGateway } from './gateway.ts'
 import { createLogger } from './log.ts'
@@ -38,15 +38,6 @@ async function reload(): Promise<void> {
   await reloadImpl()
 }
 
-/** Reload when the file changes (editors often write twice: changes within 200 ms are one reload). */
-function watchConfig(path: string, onChange: () => void): void {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  watch(path, () => {
-    clearTimeout(timer)
-    timer = setTimeout(onChange, 200)
-  })
-  log.info('watching config file for changes', { path })
-}
 
 async function main(): Promise<void> {
   let flags: ReturnType<typeof parseFlags>
@@ -78,9 +69,19 @@ async function main(): Promise<void> {
     }
     throw error
   }
+  const watcher = createFileWatcher(() => void reload().catch(() => {}), log)
+  /** `server.watchConfig` as the config now in force says: the config file and the plugin files it names. */
+  const watchFor = (current: typeof loaded) => {
+    if (!path || !current.config.server.watchConfig) return watcher.watch([])
+    const files = watchedFiles(path, current.config, current.baseDir)
+    watcher.watch(files)
+    log.info('watching for changes', { files: files.join(', ') })
+  }
   reloadImpl = async () => {
     try {
-      await gateway.reload(await loadConfig(findConfigPath(flags.config)))
+      const next = await loadConfig(findConfigPath(flags.config))
+      await gateway.reload(next)
+      watchFor(next)
       log.info('config reloaded')
     } catch (error) {
       log.error('config reload rejected; the previous config keeps serving', { error: messageOf(error) })
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   }
   // Signal handlers go in before the first log line, so a signal right after startup is never the default action.
   process.on('SIGHUP', () => void reload().catch(() => {}))
-  if (loaded.config.server.watchConfig && path) watchConfig(path, () => void reload().catch(() => {}))
+  watchFor(loaded)
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     log.info('shutting down: no new connections, waiting for in-flight requests', { signal })
     const deadline = Bun.sleep(30_000).then(() => log.warn('shutdown deadline reached; closing open connections'))
     await Promise.race([server.stop(false), deadline])
+    watcher.close()
     await gateway.close()
     process.exit(0)
   }

@@ -28,7 +28,7 @@ export const ServerConfig = v.strictObject({
   queueTimeoutMs: v.optional(PositiveInt, 30_000),
   /** Seconds a connection may stay silent (Bun's idleTimeout, max 255); proxied requests use the deadlines above. */
   idleTimeoutS: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
-  /** Reload the config file whenever it changes (as SIGHUP does). */
+  /** Reload whenever the config file, or a plugin file it names by path, changes (as SIGHUP does). */
   watchConfig: v.optional(v.boolean(), false),
   /** Upstream attempts per request, fallbacks included. */
   maxAttempts: v.optional(PositiveInt, 3),
