@@ -42,7 +42,6 @@ export interface SingleFlight {
   join(key: string): Flight | undefined
   /** Starts the flight for `key`; the caller must call `share` or `abandon`. */
   lead(key: string): Leader
-  readonly size: number
 }
 
 /** Resolvers whose promise is made only when someone waits on it: most flights never have a follower. */
@@ -167,9 +166,6 @@ export function createSingleFlight(): SingleFlight {
       const flight = new LeaderFlight(flights, key)
       flights.set(key, flight)
       return flight
-    },
-    get size() {
-      return flights.size
     },
   }
 }

@@ -31,13 +31,12 @@ export function backendHeaders(backend: Pick<BackendConfig, 'headers' | 'apiKey'
   return backend.apiKey ? { ...backend.headers, authorization: `Bearer ${backend.apiKey}` } : { ...backend.headers }
 }
 
-export function planUpstream(req: ChatRequest, raw: Uint8Array, backend: BackendConfig, model: string, traceparent?: string): UpstreamRequest {
+export function planUpstream(req: ChatRequest, raw: Uint8Array, backend: BackendConfig, model: string): UpstreamRequest {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'accept-encoding': 'identity',
     ...backendHeaders(backend),
   }
-  if (traceparent) headers.traceparent = traceparent
   if (req.protocol === 'ollama' && backend.kind === 'openai') {
     const plan = toOpenAIRequest(req, model)
     return { url: backend.url + plan.path, body: JSON.stringify(plan.body), headers, translate: true }

@@ -14,7 +14,7 @@ import {
 } from './attributes.ts'
 import { getTracer, inSpan } from './spans.ts'
 
-export function classificationAttributes(route: string, c: Classification): Attributes {
+function classificationAttributes(route: string, c: Classification): Attributes {
   return {
     [ATTR_SWITCHYARD_ROUTE]: route,
     [ATTR_SWITCHYARD_CLASS]: c.label,
@@ -24,7 +24,7 @@ export function classificationAttributes(route: string, c: Classification): Attr
   }
 }
 
-export function selectionAttributes(selection: Selection, candidates: readonly string[]): Attributes {
+function selectionAttributes(selection: Selection, candidates: readonly string[]): Attributes {
   return {
     [ATTR_SWITCHYARD_BACKEND]: selection.backend,
     [ATTR_SWITCHYARD_MODEL]: selection.model,
@@ -32,12 +32,13 @@ export function selectionAttributes(selection: Selection, candidates: readonly s
   }
 }
 
-/** The SERVER span carries the whole decision: classification reasons first, then the selector's. */
-export function decisionAttributes(route: string | undefined, c: Classification | undefined, selection: Selection | undefined, candidates?: readonly string[]): Attributes {
-  const out: Attributes = {}
-  if (route && c) Object.assign(out, classificationAttributes(route, c))
-  if (selection) Object.assign(out, selectionAttributes(selection, candidates ?? []))
-  const reasons = [...(c?.reasons ?? []), ...(selection?.reasons ?? [])]
+/**
+ * The selection on the SERVER span (the classification landed there already): backend, model, candidates, and
+ * the whole decision's reasons, classification's first, then the selector's.
+ */
+function serverSelectionAttributes(c: Classification | undefined, selection: Selection, candidates: readonly string[]): Attributes {
+  const out = selectionAttributes(selection, candidates)
+  const reasons = [...(c?.reasons ?? []), ...selection.reasons]
   if (reasons.length) out[ATTR_SWITCHYARD_REASONS] = reasons
   return out
 }
@@ -76,6 +77,6 @@ export function traceSelect(parent: TraceParent, candidates: readonly string[], 
   if (!parent.span?.isRecording()) return work()
   return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, work, (span, selection) => {
     span.setAttributes({ ...selectionAttributes(selection, candidates), [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
-    parent.span?.setAttributes(decisionAttributes(undefined, classification, selection, candidates))
+    parent.span?.setAttributes(serverSelectionAttributes(classification, selection, candidates))
   }) as Promise<Selection>
 }
