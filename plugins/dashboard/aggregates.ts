@@ -1,4 +1,5 @@
 /** Per-model and per-class aggregates over a sliding window: rate, p50/p95, tokens/s, share, cache hits, sparklines. */
+import { isCacheHit } from 'switchyard/plugin'
 import type { Decision } from './decisions.ts'
 
 /** What a panel row shows; `series*` are oldest-first buckets for sparklines. */
@@ -113,7 +114,7 @@ export function createAggregates(windowMs: number, buckets: number, startMs = Da
         durationMs: d.durationMs ?? 0,
         ttftMs: d.ttftMs,
         outputTokens: d.outputTokens,
-        cached: d.cache === 'hit' || d.cache === 'semantic-hit',
+        cached: isCacheHit(d.cache),
         failed: d.error !== null || (d.status !== null && d.status >= 400),
       }
       if (d.model) record(groups.model, d.model, sample)

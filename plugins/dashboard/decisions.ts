@@ -1,5 +1,5 @@
 /** Turns the last PipelineEvent of each request (it carries the whole decision) into one routing decision, kept in a bounded ring. */
-import type { PipelineEvent } from 'switchyard/plugin'
+import { type PipelineEvent, isCacheHit } from 'switchyard/plugin'
 
 /** One routing decision as the dashboard shows it: plain JSON, no prompt text. */
 export interface Decision {
@@ -82,7 +82,7 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
     observe(event) {
       if (event.stage === 'response') return finish(event, event.status)
       // A hit is answered from the cache: no response event follows.
-      if (event.stage === 'cache' && (event.cache === 'hit' || event.cache === 'semantic-hit')) return finish(event, 200)
+      if (event.stage === 'cache' && isCacheHit(event.cache)) return finish(event, 200)
       return undefined
     },
     recent() {

@@ -1,6 +1,6 @@
 /** Telemetry plugin `dashboard`: recent routing decisions and aggregates, served as a live page at /dashboard. */
 import * as v from 'valibot'
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin, isCacheHit } from 'switchyard/plugin'
 import type { PluginRoute } from 'switchyard/plugin'
 import { createAggregates } from './aggregates.ts'
 import { createDecisionLog } from './decisions.ts'
@@ -79,7 +79,7 @@ export default definePlugin({
         if (!d) return
         totals.requests++
         if (d.error !== null || (d.status !== null && d.status >= 400)) totals.errors++
-        if (d.cache === 'hit' || d.cache === 'semantic-hit') totals.cacheHits++
+        if (isCacheHit(d.cache)) totals.cacheHits++
         aggregates.add(d)
         feed.publish('decision', d)
       },

@@ -1,5 +1,5 @@
 /** The gateway's metric set: names, help, label names and buckets, and how PipelineEvents and health move them. */
-import type { HealthSnapshot, PipelineEvent } from 'switchyard/plugin'
+import { type HealthSnapshot, type PipelineEvent, isCacheHit } from 'switchyard/plugin'
 import { type Registry, createRegistry } from './registry.ts'
 
 /** Request duration includes the whole streamed body. */
@@ -85,7 +85,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
         case 'cache':
           if (e.cache) cache.inc({ result: e.cache })
           // A hit is the whole answer: no select or response event follows.
-          if (e.cache === 'hit' || e.cache === 'semantic-hit') {
+          if (isCacheHit(e.cache)) {
             done()
             cacheHits.inc()
           }

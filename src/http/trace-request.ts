@@ -1,7 +1,8 @@
 /** One request's outer telemetry: the SERVER span (honours `traceparent`, ends with the body, once) and the final event. */
 import { ROOT_CONTEXT, SpanKind, propagation, trace } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
-import { type RequestContext, isCacheHit } from '../pipeline/context.ts'
+import type { RequestContext } from '../pipeline/context.ts'
+import { isCacheHit } from '../plugin/types.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
 import {
   ATTR_ERROR_TYPE,

@@ -8,16 +8,11 @@
 import type { Context as TraceContext, Span } from '@opentelemetry/api'
 import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
-import type { ChatRequest, Classification, Protocol, Selection } from '../plugin/types.ts'
+import type { CacheStatus, ChatRequest, Classification, Protocol, Selection } from '../plugin/types.ts'
 import { type BodyEnd, createBodyEnd } from './body-end.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
 import type { FlightTap } from './single-flight.ts'
-
-export type CacheStatus = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
-
-/** Answered from a cache: the request's last event is its `cache` event. */
-export const isCacheHit = (status: string | undefined): boolean => status === 'hit' || status === 'semantic-hit'
 
 let sequence = 0
 const idPrefix = Math.random().toString(36).slice(2, 8)

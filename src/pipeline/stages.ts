@@ -1,8 +1,8 @@
 /** The pipeline stages: parse -> cache lookup -> classify -> select -> forward -> cache store. */
 import type { MiddlewareHandler } from 'hono'
-import { cacheKey, cacheRuntime, eligibleCaches, followFlight, lookupCache, replayEntry, storeEntry, targetModel } from './cache.ts'
+import { type Lookup, cacheKey, cacheRuntime, eligibleCaches, followFlight, lookupCache, replayEntry, storeEntry, targetModel } from './cache.ts'
 import { CANCELLED } from './body-end.ts'
-import { type CacheStatus, type RequestContext, type Stage, isCacheHit } from './context.ts'
+import type { RequestContext, Stage } from './context.ts'
 import type { PipelineEnv } from './env.ts'
 import { forward } from './forward.ts'
 import { type Target, candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
@@ -11,7 +11,7 @@ import { readJsonBody } from '../protocols/body.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
-import type { Operation, Protocol } from '../plugin/types.ts'
+import { type CacheStatus, type Operation, type Protocol, isCacheHit } from '../plugin/types.ts'
 
 /** Header values must be printable ASCII: anything else becomes '?', and long values are cut. */
 const UNSAFE = /[^\x20-\x7e]/
@@ -47,6 +47,12 @@ function emitCache(ctx: RequestContext, cache: CacheStatus): void {
     : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
+/** What a lookup means for the request: a hit (exact or by similarity), a miss, or a bypass when every cache failed. */
+function lookupStatus({ hit, failed }: Lookup): CacheStatus {
+  if (hit) return hit.similarity === undefined ? 'hit' : 'semantic-hit'
+  return failed ? 'bypass' : 'miss'
+}
+
 /** Stages skipped for a request call `next` directly: no async frame of their own. */
 export const cacheStage: Stage = function cacheLookup(ctx, next) {
   return ctx.deps.plugins.of('cache').length === 0 ? next() : lookupThenForward(ctx, next)
@@ -68,14 +74,12 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     emitCache(ctx, 'bypass')
     return next()
   }
-  let lookup = ctx.span?.isRecording()
-    ? traceCacheLookup(ctx, () => lookupCache(deps, caches, key, request, target, ctx.signal), (r) => (r.hit ? (r.hit.similarity === undefined ? 'hit' : 'semantic-hit') : r.failed ? 'bypass' : 'miss'))
-    : lookupCache(deps, caches, key, request, target, ctx.signal)
+  let lookup = traceCacheLookup(ctx, () => lookupCache(deps, caches, key, request, target, ctx.signal), lookupStatus)
   if (lookup instanceof Promise) lookup = await lookup
-  const { hit, failed } = lookup
+  const status = lookupStatus(lookup)
+  emitCache(ctx, status)
+  const { hit } = lookup
   if (hit) {
-    const status = hit.similarity === undefined ? 'hit' : 'semantic-hit'
-    emitCache(ctx, status)
     return replayEntry(hit, request, {
       'x-switchyard-model': headerSafe(hit.model),
       'x-switchyard-backend': headerSafe(hit.backend),
@@ -83,7 +87,6 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
       ...(hit.similarity === undefined ? {} : { 'x-switchyard-cache-similarity': hit.similarity.toFixed(4) }),
     })
   }
-  emitCache(ctx, failed ? 'bypass' : 'miss')
   const { flights } = cacheRuntime(deps)
   const flight = flights.join(key)
   if (flight) return (await followFlight(flight, request)) ?? next()

@@ -63,6 +63,12 @@ export interface Classification {
 
 export type CircuitState = 'closed' | 'open' | 'half-open'
 
+/** What the cache did for a request: answered it (exactly or by similarity), missed, or was not used. */
+export type CacheStatus = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
+
+/** Answered from a cache (exact or semantic hit): then no upstream answer and no `response` event follow. */
+export const isCacheHit = (status: string | null | undefined): boolean => status === 'hit' || status === 'semantic-hit'
+
 export interface ModelInfo {
   readonly name: string
   readonly parameterSize?: string
@@ -182,7 +188,7 @@ export interface PipelineEvent {
   readonly route?: string
   readonly classification?: Classification
   readonly selection?: Selection
-  readonly cache?: 'hit' | 'miss' | 'bypass' | 'semantic-hit'
+  readonly cache?: CacheStatus
   readonly backend?: string
   readonly model?: string
   readonly status?: number

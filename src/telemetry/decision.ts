@@ -1,6 +1,6 @@
 /** Routing-decision attributes (route, class, backend, cache) and the `cache.lookup` / `router.*` span wrappers. */
 import { type Attributes, type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api'
-import type { Classification, Selection } from '../plugin/types.ts'
+import type { CacheStatus, Classification, Selection } from '../plugin/types.ts'
 import {
   ATTR_SWITCHYARD_BACKEND,
   ATTR_SWITCHYARD_CACHE,
@@ -43,13 +43,11 @@ function serverSelectionAttributes(c: Classification | undefined, selection: Sel
   return out
 }
 
-type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
-
 /**
  * The `cache.lookup` span around a cache plugin lookup; `outcome` reads the result as hit/miss. An in-process
  * cache answers synchronously, and so does this then.
  */
-export function traceCacheLookup<T>(parent: TraceParent, work: () => T | Promise<T>, outcome: (result: T) => CacheOutcome): T | Promise<T> {
+export function traceCacheLookup<T>(parent: TraceParent, work: () => T | Promise<T>, outcome: (result: T) => CacheStatus): T | Promise<T> {
   if (!parent.span?.isRecording()) return work()
   return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, {}, work, (span, result) => {
     span.setAttribute(ATTR_SWITCHYARD_CACHE, outcome(result))
