@@ -2,6 +2,7 @@
  * What runs when a response body is finished (sent, failed or cancelled): release the config generation, end the
  * SERVER span. One list per request; a relayed stream fires it itself, any other streamed body is wrapped once.
  */
+import { ERROR_TYPE_CANCELLED } from '../telemetry/attributes.ts'
 
 export interface BodyFailure {
   readonly error: unknown
@@ -18,7 +19,7 @@ export interface BodyEnd {
   readonly fired: boolean
 }
 
-export const CANCELLED: BodyFailure = { error: new Error('client disconnected'), type: 'cancelled' }
+export const CANCELLED: BodyFailure = { error: new Error('client disconnected'), type: ERROR_TYPE_CANCELLED }
 
 export function createBodyEnd(): BodyEnd {
   const hooks: BodyEndHook[] = []

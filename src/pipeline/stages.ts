@@ -8,6 +8,7 @@ import { forward } from './forward.ts'
 import { type Target, candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
 import { readJsonBody } from '../protocols/body.ts'
+import { ERROR_TYPE_STREAM } from '../telemetry/attributes.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
@@ -165,7 +166,7 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
     },
     onEnd: (end) => {
       ctx.responded = true
-      bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: 'stream' })
+      bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
       if (end.inputTokens !== undefined || end.outputTokens !== undefined) clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
