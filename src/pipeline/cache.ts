@@ -5,6 +5,7 @@ import type { GatewayDeps } from './deps.ts'
 import { streamErrorFrame } from './relay.ts'
 import type { Target } from './route.ts'
 import { createSingleFlight, type Flight, type SingleFlight } from './single-flight.ts'
+import { withDeadline } from './deadlines.ts'
 import { messageOf } from '../errors.ts'
 
 /** A lookup that takes longer is a miss: a slow cache must never stall a request for long. */
@@ -86,18 +87,6 @@ function noteFailure(deps: GatewayDeps, plugin: CachePlugin, what: string, error
 function noteSuccess(deps: GatewayDeps, plugin: CachePlugin): void {
   const { failing } = cacheRuntime(deps)
   if (failing.delete(plugin.name)) deps.log.info('cache recovered', { plugin: plugin.name })
-}
-
-function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
-  const controller = new AbortController()
-  const combined = AbortSignal.any([signal, controller.signal])
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      controller.abort(new Error(`no answer within ${ms} ms`))
-      reject(new Error(`no answer within ${ms} ms`))
-    }, ms)
-    work(combined).then(resolve, reject).finally(() => clearTimeout(timer))
-  })
 }
 
 export interface Lookup {

@@ -4,6 +4,7 @@ import { ModelNotFoundError, NoBackendError, messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
 import { type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
+import { withDeadline } from './deadlines.ts'
 import type { GatewayDeps } from './deps.ts'
 
 export const CLASSIFY_DEADLINE_MS = 5_000
@@ -61,18 +62,6 @@ export function resolveTarget(deps: GatewayDeps, requested: string): Target {
   throw new ModelNotFoundError(requested, [...known, ...routeNames(deps)])
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    const onAbort = () => reject(new Error('request cancelled'))
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-    })
-  })
-}
-
 function fallbackClass(label: TaskClass, reason: string): Classification {
   const scores = { SIMPLE: 0, MODERATE: 0, COMPLEX: 0, [label]: 1 }
   return { label, confidence: 0, scores, reasons: [reason], classifier: 'default' }
@@ -91,7 +80,7 @@ export async function classifyRequest(deps: GatewayDeps, request: ChatRequest, r
     try {
       const answer = plugin.instance.classify(request, signal)
       // A synchronous answer needs no deadline race (and no timer).
-      const result = answer instanceof Promise ? await withDeadline(answer, CLASSIFY_DEADLINE_MS, signal) : answer
+      const result = answer instanceof Promise ? await withDeadline(() => answer, CLASSIFY_DEADLINE_MS, signal) : answer
       const named = result.classifier ? result : { ...result, classifier: plugin.name }
       if (!best || named.confidence > best.confidence) best = named
     } catch (error) {
