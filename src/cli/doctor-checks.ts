@@ -6,6 +6,9 @@ import { type Gateway, createGateway } from '../gateway.ts'
 import { healthReport } from '../http/admin.ts'
 import { createLogger } from '../log.ts'
 import type { BackendView, PluginDefinition } from '../plugin/types.ts'
+import { describeExitCode } from '../../plugins/nvidia-smi-probe/exit-codes.ts'
+import { GPU_QUERY_ARGS, parseGpuCsv } from '../../plugins/nvidia-smi-probe/parse-gpu-csv.ts'
+import { runCommand } from '../../plugins/nvidia-smi-probe/run-command.ts'
 
 export const CHECK_STATUSES = ['ok', 'warn', 'fail'] as const
 export type CheckStatus = (typeof CHECK_STATUSES)[number]
@@ -129,16 +132,20 @@ async function checkGpu({ config }: LoadedConfig, which: (name: string) => strin
     if (wanted.length === 0) return { check: 'gpu', status: 'ok', detail: 'nvidia-smi not found; no backend names a GPU (CPU-only is fine)' }
     return { check: 'gpu', status: 'warn', detail: `nvidia-smi not found, but backends ${wanted.join(', ')} name a GPU: no GPU tiles or VRAM-aware selection`, fix: 'install the NVIDIA driver utilities (nvidia-smi) on this host, or drop `gpu` from those backends' }
   }
-  const proc = Bun.spawn([binary, '--query-gpu=index,name,memory.used,memory.total', '--format=csv,noheader,nounits'], { stdout: 'pipe', stderr: 'pipe', timeout: 5_000 })
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  if (code !== 0) {
-    const detail = `${binary} failed (exit ${code}): ${(err || out).trim().split('\n')[0] ?? ''}`
+  // The probe's own query: what works here works for the nvidia-smi-probe plugin too.
+  const result = await runCommand([binary, ...GPU_QUERY_ARGS], AbortSignal.timeout(5_000), undefined)
+  if (result.kind !== 'exited' || result.code !== 0) {
+    const why =
+      result.kind === 'exited' ? `exit ${result.code}, ${describeExitCode(result.code)}: ${(result.stderr || result.stdout).trim().split('\n')[0] ?? ''}`
+      : result.kind === 'aborted' ? 'no answer within 5 s'
+      : result.error
+    const detail = `${binary} failed (${why})`
     return { check: 'gpu', status: wanted.length ? 'fail' : 'warn', detail, fix: 'load the NVIDIA driver (a reboot after a driver update often fixes "couldn\'t communicate with the NVIDIA driver")' }
   }
-  const gpus = out.trim().split('\n').filter(Boolean).map((line) => line.split(',').map((s) => s.trim()))
-  const indexes = new Set(gpus.map((g) => Number(g[0])))
+  const gpus = parseGpuCsv(result.stdout)
+  const indexes = new Set(gpus.map((g) => g.index))
   const missing = config.backends.flatMap((b) => (b.gpu ?? []).filter((i) => !indexes.has(i)).map((i) => `${b.name}→${i}`))
-  const detail = `${gpus.length} GPU(s): ${gpus.map((g) => `${g[0]} ${g[1]} ${g[2]}/${g[3]} MiB`).join('; ')}`
+  const detail = `${gpus.length} GPU(s): ${gpus.map((g) => `${g.index} ${g.name ?? 'unnamed GPU'} ${g.memoryUsedMiB ?? '?'}/${g.memoryTotalMiB ?? '?'} MiB`).join('; ')}`
   if (missing.length) return { check: 'gpu', status: 'warn', detail: `${detail}; no such GPU for ${missing.join(', ')}`, fix: 'set backends[].gpu to indexes nvidia-smi lists' }
   const probe = config.plugins?.some((p) => p.use === 'nvidia-smi-probe' && p.enabled)
   return probe

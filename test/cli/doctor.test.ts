@@ -1,12 +1,14 @@
 import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { startSimulator } from '../../src/sim/server.ts'
 import { fakeNvidiaSmiDir, runScript, writeConfig } from './run-script.ts'
 
 const routes = { auto: { SIMPLE: ['qwen2.5-coder:1.5b'], MODERATE: ['qwen2.5-coder:7b'], COMPLEX: ['deepseek-coder:33b'] } }
 /** A PATH with no nvidia-smi on it (the child is started by absolute path, so it needs none). */
 const NO_GPU = { PATH: '/nonexistent' }
-/** What nvidia-smi answers to doctor's query on a two-A100 machine. */
-const A100S = '0, NVIDIA A100-SXM4-80GB, 61234, 81920\n1, NVIDIA A100-SXM4-80GB, 4, 81920\n'
+/** What nvidia-smi answers to the GPU query on a two-A100 machine (doctor asks what the nvidia-smi-probe asks). */
+const A100S = readFileSync(resolve(import.meta.dir, '../fixtures/nvidia-smi/two-gpus-one-busy.csv'), 'utf8')
 
 describe('bun run doctor', () => {
   test('passes with healthy backends that serve every routed model', async () => {
