@@ -1,6 +1,6 @@
 /** Cascade classifier: cheap classifiers first, escalating to the next stage only while confidence is too low. */
 import * as v from 'valibot'
-import { definePlugin, importCurrent } from 'switchyard/plugin'
+import { definePlugin, importCurrent, isPluginPath } from 'switchyard/plugin'
 import type { Classification, ChatRequest, PluginContext, PluginDefinition, PluginInstance } from 'switchyard/plugin'
 import embeddingClassifier from '../embedding-classifier/index.ts'
 import heuristicClassifier from '../heuristic-classifier/index.ts'
@@ -28,7 +28,7 @@ interface ReadyStage {
 async function resolveStage(use: string, index: number, baseDir: string): Promise<PluginDefinition> {
   const builtin = STAGE_DEFINITIONS.find((d) => d.name === use)
   if (builtin) return builtin
-  if (!/^(\.{1,2})?\//.test(use)) {
+  if (!isPluginPath(use)) {
     throw new Error(`cascade-classifier: stages[${index}].use "${use}" is not a built-in classifier (${STAGE_DEFINITIONS.map((d) => d.name).join(', ')}) or a path`)
   }
   const path = use.startsWith('/') ? use : Bun.fileURLToPath(new URL(use, Bun.pathToFileURL(`${baseDir.replace(/\/$/, '')}/`)))

@@ -2,6 +2,7 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { messageOf } from '../errors.ts'
+import { isPluginPath } from '../plugin/import-current.ts'
 import type { Logger } from '../plugin/types.ts'
 import type { Config } from './schema.ts'
 
@@ -16,7 +17,7 @@ export interface FileWatcher {
 
 /** The files a config's reload depends on: the config itself and the plugin files its entries name by path. */
 export function watchedFiles(configPath: string, config: Config, baseDir: string): string[] {
-  const plugins = (config.plugins ?? []).filter((e) => /^(\.{1,2}\/|\/)/.test(e.use)).map((e) => resolve(baseDir, e.use))
+  const plugins = (config.plugins ?? []).filter((e) => isPluginPath(e.use)).map((e) => resolve(baseDir, e.use))
   return [resolve(configPath), ...new Set(plugins)]
 }
 

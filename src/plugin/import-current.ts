@@ -1,4 +1,4 @@
-/** Loading plugin files so that a config reload sees their current contents. */
+/** Plugin files: telling a path from a built-in name, and loading them so that a reload sees their current contents. */
 import { statSync } from 'node:fs'
 
 /**
@@ -9,4 +9,9 @@ import { statSync } from 'node:fs'
 export async function importCurrent(path: string): Promise<unknown> {
   const { mtimeMs, size } = statSync(path)
   return import(`${path}?v=${mtimeMs}-${size}`)
+}
+
+/** A `use` that names a file (`./x.ts`, `../x.ts`, `/abs/x.ts`) rather than a built-in plugin. */
+export function isPluginPath(use: string): boolean {
+  return /^(\.{1,2})?\//.test(use)
 }

@@ -16,4 +16,4 @@ export { backendTarget, type BackendTarget } from './backend-target.ts'
 
 /** `keep` for a plugin set up outside a gateway (a test, a script): nothing outlives the instance. */
 export const keepNothing = <T>(_key: string, create: () => T): T => create()
-export { importCurrent } from './import-current.ts'
+export { importCurrent, isPluginPath } from './import-current.ts'

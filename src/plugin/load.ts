@@ -5,7 +5,7 @@ import type { PluginEntry } from '../config/schema.ts'
 import { formatIssue } from '../config/load.ts'
 import { ConfigError, messageOf } from '../errors.ts'
 import { createLogger } from '../log.ts'
-import { importCurrent } from './import-current.ts'
+import { importCurrent, isPluginPath } from './import-current.ts'
 import { PLUGIN_KINDS, type GatewayInfo, type PluginDefinition, type PluginInstance, type PluginKind } from './types.ts'
 
 export interface LoadedPlugin<K extends PluginKind = PluginKind> {
@@ -44,7 +44,7 @@ function isDefinition(value: unknown): value is PluginDefinition {
 }
 
 async function resolveDefinition(use: string, builtins: ReadonlyMap<string, PluginDefinition>, baseDir: string): Promise<PluginDefinition | string> {
-  if (!/^(\.{1,2}\/|\/)/.test(use)) {
+  if (!isPluginPath(use)) {
     return builtins.get(use) ?? `unknown plugin "${use}"; built-in plugins: ${[...builtins.keys()].sort().join(', ')}`
   }
   const path = resolve(baseDir, use)
