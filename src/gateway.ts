@@ -18,7 +18,7 @@ import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
 import { watchBody } from './pipeline/body-end.ts'
-import { type Pipeline, RequestContext, runStages } from './pipeline/context.ts'
+import { type Pipeline, RequestContext, pathOf, runStages } from './pipeline/context.ts'
 import { KeptState, resolvePlugins, setupPlugins } from './plugin/load.ts'
 import { backendHeaders } from './pipeline/upstream.ts'
 import type { GatewayInfo, Logger, PipelineEvent, PluginDefinition } from './plugin/types.ts'
@@ -115,13 +115,6 @@ async function retire(gen: Generation): Promise<void> {
 
 /** The generation routes, served without Hono (see src/pipeline/context.ts). */
 const pipelines = new Map<string, Pipeline>(Object.entries({ ...openAIPipelines, ...ollamaPipelines }))
-
-/** The path of a request URL (`http://host:port/path?query` -> `/path`) without parsing the whole URL. */
-function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  const query = url.indexOf('?', start)
-  return query === -1 ? url.slice(start) : url.slice(start, query)
-}
 
 /** A request keeps the generation it started with, across a reload, until its body is sent. */
 function enter(gen: Generation, req: Request, server: Server<undefined> | undefined, route: string | undefined): RequestContext {

@@ -1,7 +1,7 @@
 /** One request's outer telemetry: the SERVER span (honours `traceparent`, ends with the body, once) and the final event. */
 import { ROOT_CONTEXT, SpanKind, propagation, trace } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
-import type { RequestContext } from '../pipeline/context.ts'
+import { type RequestContext, pathOf } from '../pipeline/context.ts'
 import { isCacheHit } from '../plugin/types.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
 import {
@@ -45,10 +45,7 @@ export function startRequestSpan(ctx: RequestContext): void {
   ctx.span = span
   ctx.traceContext = trace.setSpan(parent, span)
   if (!span.isRecording()) return
-  const url = req.url
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  const query = url.indexOf('?', start)
-  span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: req.method, [ATTR_URL_PATH]: url.slice(start, query === -1 ? undefined : query), [ATTR_SWITCHYARD_REQUEST_ID]: ctx.requestId })
+  span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: req.method, [ATTR_URL_PATH]: pathOf(req.url), [ATTR_SWITCHYARD_REQUEST_ID]: ctx.requestId })
 }
 
 /** Emits the final event when nothing else did, and finishes the SERVER span (a stream's ends with its body). */

@@ -17,6 +17,13 @@ import type { FlightTap } from './single-flight.ts'
 let sequence = 0
 const idPrefix = Math.random().toString(36).slice(2, 8)
 
+/** The path of a request URL (`http://host:port/path?query` -> `/path`) without parsing the whole URL. */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  return query === -1 ? url.slice(start) : url.slice(start, query)
+}
+
 /** A request id, unique in this process, for events, logs and spans. */
 export function nextRequestId(): string {
   return `${idPrefix}-${(++sequence).toString(36)}`
