@@ -1,7 +1,7 @@
 /** The startup banner: where to connect, backends and their health, models with tiers, routes, plugins. */
 import type { GatewayDeps } from '../pipeline/deps.ts'
 import { healthReport } from '../http/admin.ts'
-import { buildAutoRoute, parameterCount, tierOf } from '../pipeline/auto-tier.ts'
+import { parameterCount, tierOf } from '../pipeline/auto-tier.ts'
 import { TASK_CLASSES } from '../plugin/types.ts'
 import { type Colors, classColor } from './color.ts'
 import { formatTable } from './table.ts'
@@ -59,7 +59,7 @@ export async function formatBanner(deps: GatewayDeps, url: string, c: Colors, co
     const choices = Object.entries(perClass).map(([cls, choice]) => `${classColor(c, cls)(cls)} → ${choice ?? c.red('nothing')}`)
     out.push(`  ${c.bold(name)}${deps.config.routes ? '' : c.dim(' (built from discovered models)')}  ${choices.join('  ')}`)
   }
-  if (!deps.config.routes && buildAutoRoute(views) === undefined && views.length) out.push(c.dim('  pull a model (ollama pull qwen2.5-coder:7b) and `auto` appears'))
+  if (!deps.config.routes && routes.length === 0 && views.length) out.push(c.dim('  pull a model (ollama pull qwen2.5-coder:7b) and `auto` appears'))
 
   out.push('', `${c.bold('plugins')}  ${deps.plugins.all.map((p) => `${p.name}${c.dim(`(${p.kind})`)}`).join(' ')}`, '')
   return out.join('\n')

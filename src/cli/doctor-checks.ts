@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts'
 import { ConfigError, messageOf } from '../errors.ts'
 import { type Gateway, createGateway } from '../gateway.ts'
 import { healthReport } from '../http/admin.ts'
+import { latestAlias } from '../pipeline/route.ts'
 import { createLogger } from '../log.ts'
 import type { BackendView, PluginDefinition } from '../plugin/types.ts'
 import { describeExitCode } from '../../plugins/nvidia-smi-probe/exit-codes.ts'
@@ -87,7 +88,7 @@ function checkBackend(b: BackendView, lastError: string | undefined): CheckResul
   return { check, status: 'ok', detail: base }
 }
 
-const sameModel = (a: string, b: string) => a === b || a === `${b}:latest` || b === `${a}:latest`
+const sameModel = (a: string, b: string) => a === b || latestAlias(a) === b
 
 /** Every model the config names (routes, models, fallbacks) and which up backends serve it. */
 function checkModels({ config }: LoadedConfig, views: readonly BackendView[]): CheckResult[] {

@@ -51,13 +51,18 @@ export function knownModels(deps: GatewayDeps): string[] {
   return known
 }
 
+/** The other spelling of a model name as Ollama reads them: `llama3.2` <-> `llama3.2:latest`. */
+export function latestAlias(name: string): string {
+  return name.endsWith(':latest') ? name.slice(0, -':latest'.length) : `${name}:latest`
+}
+
 /** A named model or a route; `llama3.2` also matches `llama3.2:latest` (and back), as Ollama does. */
 export function resolveTarget(deps: GatewayDeps, requested: string): Target {
   const route = routeFor(deps, requested)
   if (route) return { kind: 'route', name: requested, route }
   const known = knownModels(deps)
   if (known.includes(requested)) return { kind: 'model', model: requested }
-  const alias = requested.endsWith(':latest') ? requested.slice(0, -':latest'.length) : `${requested}:latest`
+  const alias = latestAlias(requested)
   if (known.includes(alias)) return { kind: 'model', model: alias }
   throw new ModelNotFoundError(requested, [...known, ...routeNames(deps)])
 }
