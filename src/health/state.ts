@@ -84,13 +84,6 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
     const names = new Set(found.map((m) => m.name))
     return [...found, ...(declared.get(s.config.name) ?? []).filter((m) => !names.has(m.name))]
   }
-  /** Recomputed only when a probe reports, not for every snapshot. */
-  const modelCache = new Map<BackendState, readonly ModelInfo[]>()
-  const modelsOf = (s: BackendState): readonly ModelInfo[] => {
-    let models = modelCache.get(s)
-    if (!models) modelCache.set(s, (models = computeModels(s)))
-    return models
-  }
 
   /**
    * Views are rebuilt only when a probe reports. What changes per request (in-flight counts, circuits, EWMAs)
@@ -99,7 +92,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
   const build = (): readonly BackendView[] =>
     [...states.values()].map((s) => {
       const name = s.config.name
-      const models = modelsOf(s)
+      const models = computeModels(s)
       const gpus = gpuList.filter((g) => s.gpuIndexes.includes(g.index))
       return {
         name, kind: s.config.kind, url: s.config.url, up: s.up, latencyMs: s.latencyMs, models, loaded: s.loaded,
@@ -122,6 +115,8 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       }
     })
 
+  const views = () => (cached ??= build())
+
   return {
     apply(report) {
       const changed: string[] = []
@@ -138,13 +133,9 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
       if (report.gpus) gpuList = report.gpus
       cached = undefined
       names = undefined
-      modelCache.clear()
       return changed
     },
-    views() {
-      cached ??= build()
-      return cached
-    },
+    views,
     gpus: () => gpuList,
     begin(backend, model) {
       const s = states.get(backend)
@@ -162,7 +153,7 @@ export function createHealthStore(config: Config, passive: PassiveHealth = NO_PA
     modelNames() {
       if (!names) {
         const set = new Set<string>()
-        for (const s of states.values()) for (const m of modelsOf(s)) set.add(m.name)
+        for (const view of views()) for (const m of view.models) set.add(m.name)
         names = [...set].sort()
       }
       return names
