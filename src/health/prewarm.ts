@@ -6,8 +6,6 @@ import { messageOf } from '../errors.ts'
 import { backendHeaders } from '../pipeline/upstream.ts'
 
 export interface Prewarm {
-  /** Settles when every pre-warm request has finished (loaded or failed). */
-  readonly done: Promise<void>
   close(): void
 }
 
@@ -45,10 +43,10 @@ export function startPrewarm(config: Config, health: HealthStore, log: Logger): 
       clearInterval(ticker)
     }
   }
-  const done = Promise.all(jobs.map(warm)).then(() => {})
-  const refresh = jobs.length ? setInterval(() => void Promise.all(jobs.map(warm)), REFRESH_MS) : undefined
+  const warmAll = () => void Promise.all(jobs.map(warm))
+  warmAll()
+  const refresh = jobs.length ? setInterval(warmAll, REFRESH_MS) : undefined
   return {
-    done,
     close() {
       controller.abort()
       if (refresh) clearInterval(refresh)

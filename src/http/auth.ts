@@ -20,7 +20,6 @@ export interface Auth {
   client(req: Request): ClientKey | undefined
   /** Throws 401 unless the admin key is configured-and-given, or not configured at all. */
   admin(req: Request): void
-  readonly hasAdminKey: boolean
   close(): void
 }
 
@@ -68,7 +67,8 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
     if (!secret) throw new Error(`auth.keys[${i}].keyEnv: environment variable ${k.keyEnv} is empty or unset`)
     const name = k.name ?? `key ${i + 1}`
     // Buckets are named by a digest of the key, so Redis never holds a key itself.
-    const id = new Bun.CryptoHasher('sha256').update(secret).digest('hex').slice(0, 16)
+    const keyDigest = digest(secret)
+    const id = keyDigest.toString('hex').slice(0, 16)
     const requests = k.requestsPerMinute ? buckets.bucket(`${id}:requests`, k.requestsPerMinute) : undefined
     const tokens = k.tokensPerMinute ? buckets.bucket(`${id}:tokens`, k.tokensPerMinute) : undefined
     const client: ClientKey = {
@@ -82,13 +82,12 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
       },
       charge: (n) => void tokens?.charge(n),
     }
-    return { digest: digest(secret), client }
+    return { digest: keyDigest, client }
   })
   const adminSecret = config.adminKey ?? (config.adminKeyEnv ? env[config.adminKeyEnv] : undefined)
   const adminDigest = adminSecret ? digest(adminSecret) : undefined
   return {
     required: keys.length > 0,
-    hasAdminKey: adminDigest !== undefined,
     client(req) {
       if (keys.length === 0) return undefined
       const given = presentedKey(req)
