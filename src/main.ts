@@ -31,14 +31,6 @@ const USAGE = `usage: bun start [--config FILE] [--port N] [--host H]
   --port N        listen port (default: $PORT, config server.port, 3333)
   --host H        listen address (default: config server.host, 127.0.0.1)`
 
-let reloadImpl: (() => Promise<void>) | undefined
-/** Validate the config file again and swap it in; a bad one is logged and rejected, the old one keeps serving. */
-async function reload(): Promise<void> {
-  if (!reloadImpl) return
-  await reloadImpl()
-}
-
-
 async function main(): Promise<void> {
   let flags: ReturnType<typeof parseFlags>
   try {
@@ -54,10 +46,22 @@ async function main(): Promise<void> {
   const path = findConfigPath(flags.config)
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   let gateway: Awaited<ReturnType<typeof createGateway>>
+  /** Validate the config file again and swap it in; a bad one is logged and rejected, the old one keeps serving. */
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadConfig(findConfigPath(flags.config))
+      await gateway.reload(next)
+      watchFor(next)
+      log.info('config reloaded')
+    } catch (error) {
+      log.error('config reload rejected; the previous config keeps serving', { error: messageOf(error) })
+      throw error
+    }
+  }
   try {
     loaded = await loadConfig(path)
     const progress = startProgress(`probing ${loaded.config.backends.length} backend(s)`)
-    gateway = await createGateway(loaded, builtinPlugins, { reloadFromSource: () => reload() }).catch((error: unknown) => {
+    gateway = await createGateway(loaded, builtinPlugins, { reloadFromSource: reload }).catch((error: unknown) => {
       progress.fail('startup failed')
       throw error
     })
@@ -76,17 +80,6 @@ async function main(): Promise<void> {
     const files = watchedFiles(path, current.config, current.baseDir)
     watcher.watch(files)
     log.info('watching for changes', { files: files.join(', ') })
-  }
-  reloadImpl = async () => {
-    try {
-      const next = await loadConfig(findConfigPath(flags.config))
-      await gateway.reload(next)
-      watchFor(next)
-      log.info('config reloaded')
-    } catch (error) {
-      log.error('config reload rejected; the previous config keeps serving', { error: messageOf(error) })
-      throw error
-    }
   }
   const { server: serverConfig } = loaded.config
   const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
