@@ -23,13 +23,3 @@ export function resolveEndpoint(
   if (options.url !== undefined) return { kind: options.kind, url: options.url.replace(/\/+$/, '') }
   throw new Error(`${plugin}: set "backend" (a configured backend name) or "url" (with "kind")`)
 }
-
-/** POST JSON (with the endpoint's headers, e.g. its API key) and parse the JSON answer; non-2xx fails with the status. */
-export async function postJson(endpoint: Endpoint, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
-  const url = `${endpoint.url}${path}`
-  const res = await fetch(url, {
-    method: 'POST', headers: { ...endpoint.headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
-  })
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
-  return res.json()
-}

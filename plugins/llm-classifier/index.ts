@@ -1,8 +1,8 @@
 /** LLM classifier: asks a small model for one word (SIMPLE, MODERATE or COMPLEX), with a timeout and a fallback. */
 import * as v from 'valibot'
-import { definePlugin, TASK_CLASSES, messageOf } from 'switchyard/plugin'
+import { definePlugin, TASK_CLASSES, messageOf, postJson } from 'switchyard/plugin'
 import type { ChatRequest, Classification, TaskClass } from 'switchyard/plugin'
-import { postJson, endpointOptions, resolveEndpoint } from '../embedding-classifier/endpoint.ts'
+import { endpointOptions, resolveEndpoint } from '../embedding-classifier/endpoint.ts'
 import { detectTask } from '../keyword-classifier/task.ts'
 import { parseLabel, sanitizeForReason } from './parse-label.ts'
 

@@ -18,3 +18,13 @@ export function backendTarget(plugin: string, backend: string, gateway: GatewayI
   }
   return { kind: b.kind, url: b.url.replace(/\/+$/, ''), headers: b.headers }
 }
+
+/** POST JSON to a backend (with its headers, e.g. its API key) and parse the JSON answer; non-2xx fails with the status. */
+export async function postJson(target: BackendTarget, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  const url = `${target.url}${path}`
+  const res = await fetch(url, {
+    method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
+  })
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+  return res.json()
+}

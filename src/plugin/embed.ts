@@ -1,6 +1,6 @@
 /** For plugins that need embeddings: call a backend's /api/embed (Ollama) or /v1/embeddings (OpenAI) and compare vectors. */
 import * as v from 'valibot'
-import type { BackendTarget } from './backend-target.ts'
+import { type BackendTarget, postJson } from './backend-target.ts'
 
 /** A backend that serves the embedding model (see `backendTarget`). */
 export type EmbedTarget = BackendTarget
@@ -10,12 +10,7 @@ const OpenAIEmbed = v.object({ data: v.array(v.object({ embedding: v.array(v.num
 
 /** Embed `input` texts with `model`: one unit-length vector per text, in input order (a dot product is the cosine). */
 export async function embedTexts(target: EmbedTarget, model: string, input: readonly string[], signal: AbortSignal): Promise<Float32Array[]> {
-  const path = target.kind === 'ollama' ? '/api/embed' : '/v1/embeddings'
-  const res = await fetch(`${target.url}${path}`, {
-    method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: JSON.stringify({ model, input }), signal,
-  })
-  if (!res.ok) throw new Error(`${target.url}${path} answered ${res.status}`)
-  const json: unknown = await res.json()
+  const json = await postJson(target, target.kind === 'ollama' ? '/api/embed' : '/v1/embeddings', { model, input }, signal)
   const vectors =
     target.kind === 'ollama'
       ? v.parse(OllamaEmbed, json).embeddings

@@ -12,7 +12,7 @@ export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d:
 export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
 export { createRedisConnection, redactedUrl, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
 export { messageOf } from '../errors.ts'
-export { backendTarget, type BackendTarget } from './backend-target.ts'
+export { backendTarget, postJson, type BackendTarget } from './backend-target.ts'
 
 /** `keep` for a plugin set up outside a gateway (a test, a script): nothing outlives the instance. */
 export const keepNothing = <T>(_key: string, create: () => T): T => create()
