@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry } from 'switchyard/plugin'
-import { createRedisConnection, redactedUrl } from 'switchyard/plugin'
+import { createRedisConnection, parseJson, redactedUrl } from 'switchyard/plugin'
 
 /** What a stored value must look like to be served; anything else (another writer, an old format) is a miss. */
 const StoredEntry = v.object({
@@ -40,13 +40,8 @@ export default definePlugin({
       async get(key) {
         const raw = await redis.run((c) => c.get(options.prefix + key))
         if (raw === null) return undefined
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(raw)
-        } catch {
-          return undefined
-        }
-        const entry = v.safeParse(StoredEntry, parsed)
+        // Not JSON parses as undefined, which the schema rejects: a miss.
+        const entry = v.safeParse(StoredEntry, parseJson(raw))
         return entry.success ? (entry.output satisfies CacheEntry) : undefined
       },
       async set(key, entry) {
