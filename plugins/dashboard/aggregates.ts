@@ -1,6 +1,6 @@
 /** Per-model and per-class aggregates over a sliding window: rate, p50/p95, tokens/s, share, cache hits, sparklines. */
 import { isCacheHit } from 'switchyard/plugin'
-import type { Decision } from './decisions.ts'
+import { type Decision, isFailed } from './decisions.ts'
 
 /** What a panel row shows; `series*` are oldest-first buckets for sparklines. */
 export interface AggregateRow {
@@ -115,7 +115,7 @@ export function createAggregates(windowMs: number, buckets: number, startMs = Da
         ttftMs: d.ttftMs,
         outputTokens: d.outputTokens,
         cached: isCacheHit(d.cache),
-        failed: d.error !== null || (d.status !== null && d.status >= 400),
+        failed: isFailed(d),
       }
       if (d.model) record(groups.model, d.model, sample)
       record(groups.class, d.class ?? DIRECT_CLASS, sample)

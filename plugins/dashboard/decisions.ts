@@ -25,6 +25,9 @@ export interface Decision {
   readonly reasons: readonly string[]
 }
 
+/** An error answer: the request failed, or answered with a 4xx/5xx status. */
+export const isFailed = (d: Decision): boolean => d.error !== null || (d.status !== null && d.status >= 400)
+
 export interface DecisionLog {
   /** Feed one event; returns the decision when this event finished a request. */
   observe(event: PipelineEvent): Decision | undefined

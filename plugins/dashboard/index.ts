@@ -3,7 +3,7 @@ import * as v from 'valibot'
 import { definePlugin, isCacheHit } from 'switchyard/plugin'
 import type { PluginRoute } from 'switchyard/plugin'
 import { createAggregates } from './aggregates.ts'
-import { createDecisionLog } from './decisions.ts'
+import { createDecisionLog, isFailed } from './decisions.ts'
 import { createFeed } from './feed.ts'
 import { CLIENT_JS } from './client.ts'
 import { renderPage } from './page.ts'
@@ -78,7 +78,7 @@ export default definePlugin({
         const d = decisions.observe(event)
         if (!d) return
         totals.requests++
-        if (d.error !== null || (d.status !== null && d.status >= 400)) totals.errors++
+        if (isFailed(d)) totals.errors++
         if (isCacheHit(d.cache)) totals.cacheHits++
         aggregates.add(d)
         feed.publish('decision', d)

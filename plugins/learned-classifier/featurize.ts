@@ -36,11 +36,6 @@ const hashString = (s: string, seed = FNV_OFFSET) => {
 /** Order-sensitive combination of two hashes (a word bigram). */
 const mix = (a: number, b: number) => (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b, FNV_PRIME) ^ 0x9e3779b9) >>> 0
 
-/** Featurize one request with a throwaway featurizer (tests, one-offs); hot paths keep one from createFeaturizer. */
-export function featurize(req: Pick<ChatRequest, 'messages'>, spec: FeatureSpec = DEFAULT_FEATURE_SPEC): FeatureVector {
-  return createFeaturizer(spec)(req)
-}
-
 /**
  * A featurizer with its own scratch buckets, reused across calls so a request allocates almost nothing
  * (garbage collection pauses were what set the p99 latency). Not reentrant; classify is synchronous.

@@ -137,6 +137,7 @@ export function createRegistry(): Registry {
         if (!s) series.set(key, (s = { values: valuesOf(labelNames, labels), counts: bounds.map(() => 0), sum: 0, count: 0 }))
         return s
       }
+      /** Non-finite values are dropped (a histogram cannot place them). */
       const record = (s: Series, value: number) => {
         if (!Number.isFinite(value)) return
         let i = 0
@@ -147,13 +148,13 @@ export function createRegistry(): Registry {
       }
       return {
         observe(labels, value) {
-          if (Number.isFinite(value)) record(seriesFor(labels), value)
+          record(seriesFor(labels), value)
         },
         bind(labels) {
           let s: Series | undefined
           return {
             observe(value) {
-              if (Number.isFinite(value)) record((s ??= seriesFor(labels)), value)
+              record((s ??= seriesFor(labels)), value)
             },
           }
         },
