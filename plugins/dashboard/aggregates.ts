@@ -68,9 +68,9 @@ export function createAggregates(windowMs: number, buckets: number, startMs = Da
     if (series.samples.length >= 2 * MAX_SAMPLES) series.samples.splice(0, series.samples.length - MAX_SAMPLES)
   }
 
+  /** `series.samples` holds only the window's samples by now (rows() dropped the older ones). */
   const summarize = (key: string, series: Series, nowMs: number, windowTotal: number): AggregateRow => {
     const from = nowMs - windowMs
-    series.samples = series.samples.filter((s) => s.timeMs > from)
     const inWindow = series.samples
     const answered = inWindow.filter((s) => !s.failed)
     const latencies = answered.map((s) => s.durationMs).sort((a, b) => a - b)
@@ -124,7 +124,10 @@ export function createAggregates(windowMs: number, buckets: number, startMs = Da
       const map = groups[by]
       const from = nowMs - windowMs
       let windowTotal = 0
-      for (const series of map.values()) windowTotal += series.samples.filter((s) => s.timeMs > from).length
+      for (const series of map.values()) {
+        series.samples = series.samples.filter((s) => s.timeMs > from)
+        windowTotal += series.samples.length
+      }
       return [...map.entries()]
         .map(([key, series]) => summarize(key, series, nowMs, windowTotal))
         .sort((a, b) => b.requests - a.requests || b.totalRequests - a.totalRequests || a.key.localeCompare(b.key))

@@ -27,19 +27,35 @@ export function frame(event: string, data: unknown): Uint8Array {
 
 export function createFeed(options: FeedOptions): Feed {
   const clients = new Set<{ send(chunk: Uint8Array): void; end(): void }>()
+  /** One stats timer for all clients, running while any is connected: the stats are computed once per tick. */
+  let statsTimer: Timer | undefined
+  const publish = (event: string, data: unknown) => {
+    if (clients.size === 0) return
+    const chunk = frame(event, data)
+    for (const c of clients) c.send(chunk)
+  }
+  const connected = () => {
+    statsTimer ??= setInterval(() => publish('stats', options.stats()), options.statsIntervalMs)
+  }
+  const disconnected = () => {
+    if (clients.size > 0 || statsTimer === undefined) return
+    clearInterval(statsTimer)
+    statsTimer = undefined
+  }
 
   return {
     open(signal) {
       let client: { send(chunk: Uint8Array): void; end(): void } | undefined
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
-          const timers: Timer[] = []
           let ended = false
+          let lifetime: Timer | undefined
           const end = () => {
             if (ended) return
             ended = true
-            for (const t of timers) clearTimeout(t)
+            clearTimeout(lifetime)
             clients.delete(handle)
+            disconnected()
             signal.removeEventListener('abort', end)
             try {
               controller.close()
@@ -58,11 +74,11 @@ export function createFeed(options: FeedOptions): Feed {
           const handle = { send, end }
           client = handle
           clients.add(handle)
+          connected()
           signal.addEventListener('abort', end, { once: true })
           send(encoder.encode(`retry: ${RETRY_MS}\n\n`))
           send(frame('snapshot', options.snapshot()))
-          timers.push(setInterval(() => send(frame('stats', options.stats())), options.statsIntervalMs))
-          timers.push(setTimeout(end, options.maxStreamMs))
+          lifetime = setTimeout(end, options.maxStreamMs)
         },
         cancel() {
           client?.end()
@@ -72,11 +88,7 @@ export function createFeed(options: FeedOptions): Feed {
         headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
       })
     },
-    publish(event, data) {
-      if (clients.size === 0) return
-      const chunk = frame(event, data)
-      for (const c of clients) c.send(chunk)
-    },
+    publish,
     close() {
       for (const c of [...clients]) c.end()
     },

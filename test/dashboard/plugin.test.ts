@@ -74,6 +74,15 @@ describe('dashboard plugin', () => {
     expect(text).toStartWith('retry: 1000\n\nevent: snapshot\n')
   })
 
+  test('every open SSE stream gets the periodic stats frames', async () => {
+    const { get } = await setup({ statsIntervalMs: 100, maxStreamMs: 450 })
+    const [a, b] = await Promise.all([get('/dashboard/events'), get('/dashboard/events')])
+    for (const text of await Promise.all([a.text(), b.text()])) {
+      expect(text).toStartWith('retry: 1000\n\nevent: snapshot\n')
+      expect(text.split('event: stats\n').length - 1).toBeGreaterThanOrEqual(2)
+    }
+  })
+
   test('percentiles use the nearest rank', () => {
     expect(percentile([], 50)).toBeNull()
     expect(percentile([1, 2, 3, 4], 50)).toBe(2)
