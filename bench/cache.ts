@@ -1,11 +1,7 @@
 /** Cache benchmark: median latency of a cached hit vs a miss through a real gateway and an instant simulator. */
-import { RedisClient } from 'bun'
-import { builtinPlugins } from '../plugins/index.ts'
-import { parseConfig } from '../src/config/load.ts'
-import { createGateway } from '../src/gateway.ts'
-import { createLogger } from '../src/log.ts'
 import { startSimulator } from '../src/sim/server.ts'
-import { freePort } from './processes.ts'
+import { startGateway } from '../test/support/gateway.ts'
+import { startRedis } from '../test/support/redis.ts'
 import { median } from './summary.ts'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 300)
@@ -25,54 +21,27 @@ async function timed(url: string, body: string): Promise<{ ms: number; cache: st
   return { ms: performance.now() - started, cache: res.headers.get('x-switchyard-cache') }
 }
 
-async function startRedis(): Promise<{ url: string; close(): Promise<void> } | undefined> {
-  const binary = Bun.which('redis-server')
-  if (!binary) return undefined
-  const port = freePort()
-  const proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' })
-  const url = `redis://127.0.0.1:${port}`
-  for (let i = 0; i < 100; i++) {
-    const client = new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 200 })
-    try {
-      await client.connect()
-      client.close()
-      return { url, close: async () => void (proc.kill(), await proc.exited) }
-    } catch {
-      await Bun.sleep(20)
-    }
-  }
-  proc.kill()
-  return undefined
-}
-
 async function measure(name: string, plugin: Record<string, unknown>, simUrl: string): Promise<Row[]> {
-  const config = parseConfig({ backends: [{ name: 'sim', kind: 'ollama', url: simUrl }], plugins: [plugin, { use: 'ollama-probe' }] })
-  const gateway = await createGateway({ config, path: undefined, baseDir: process.cwd() }, builtinPlugins, { log: createLogger('bench', () => {}) })
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: gateway.fetch })
-  const url = `http://127.0.0.1:${server.port}/api/chat`
+  await using gateway = await startGateway({ backends: [{ name: 'sim', kind: 'ollama', url: simUrl }], plugins: [plugin, { use: 'ollama-probe' }] })
+  const url = `${gateway.url}/api/chat`
   const rows: Row[] = []
-  try {
-    for (const stream of [false, true]) {
-      const body = (content: string) => JSON.stringify({ model: 'qwen2.5-coder:1.5b', stream, messages: [{ role: 'user', content }], options: { temperature: 0, num_predict: 24 } })
-      const misses: number[] = []
-      const hits: number[] = []
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        const miss = await timed(url, body(`${name} ${stream} prompt ${i}`))
-        if (miss.cache !== 'miss') throw new Error(`expected a miss, got ${miss.cache}`)
-        // Redis stores off the response path: wait for the entry before timing a hit.
-        let hit = await timed(url, body(`${name} ${stream} prompt ${i}`))
-        for (let tries = 0; hit.cache !== 'hit' && tries < 50; tries++) hit = await timed(url, body(`${name} ${stream} prompt ${i}`))
-        if (hit.cache !== 'hit') throw new Error(`expected a hit, got ${hit.cache}`)
-        if (i >= WARMUP) {
-          misses.push(miss.ms)
-          hits.push(hit.ms)
-        }
+  for (const stream of [false, true]) {
+    const body = (content: string) => JSON.stringify({ model: 'qwen2.5-coder:1.5b', stream, messages: [{ role: 'user', content }], options: { temperature: 0, num_predict: 24 } })
+    const misses: number[] = []
+    const hits: number[] = []
+    for (let i = 0; i < WARMUP + ROUNDS; i++) {
+      const miss = await timed(url, body(`${name} ${stream} prompt ${i}`))
+      if (miss.cache !== 'miss') throw new Error(`expected a miss, got ${miss.cache}`)
+      // Redis stores off the response path: wait for the entry before timing a hit.
+      let hit = await timed(url, body(`${name} ${stream} prompt ${i}`))
+      for (let tries = 0; hit.cache !== 'hit' && tries < 50; tries++) hit = await timed(url, body(`${name} ${stream} prompt ${i}`))
+      if (hit.cache !== 'hit') throw new Error(`expected a hit, got ${hit.cache}`)
+      if (i >= WARMUP) {
+        misses.push(miss.ms)
+        hits.push(hit.ms)
       }
-      rows.push({ cache: name, framing: stream ? 'NDJSON stream' : 'JSON', missMs: median(misses), hitMs: median(hits) })
     }
-  } finally {
-    await server.stop(true)
-    await gateway.close()
+    rows.push({ cache: name, framing: stream ? 'NDJSON stream' : 'JSON', missMs: median(misses), hitMs: median(hits) })
   }
   return rows
 }
@@ -81,13 +50,9 @@ const sim = startSimulator({ instant: true })
 const rows: Row[] = []
 try {
   rows.push(...(await measure('memory-cache', { use: 'memory-cache' }, sim.url)))
-  const redis = await startRedis()
-  if (redis) {
-    try {
-      rows.push(...(await measure('redis-cache', { use: 'redis-cache', options: { url: redis.url } }, sim.url)))
-    } finally {
-      await redis.close()
-    }
+  if (Bun.which('redis-server')) {
+    await using redis = await startRedis()
+    rows.push(...(await measure('redis-cache', { use: 'redis-cache', options: { url: redis.url } }, sim.url)))
   } else console.error('redis-server not on PATH: redis-cache skipped')
 } finally {
   await sim.close()

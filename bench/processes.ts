@@ -17,12 +17,7 @@ export function pinned(core: number, cmd: readonly string[]): string[] {
   return hasTaskset() ? ['taskset', '-c', String(core), ...cmd] : [...cmd]
 }
 
-export function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = probe.port as number
-  probe.stop(true)
-  return port
-}
+export { freePort } from '../test/support/ports.ts'
 
 export interface Child {
   readonly name: string

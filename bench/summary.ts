@@ -1,9 +1,10 @@
 /** Order statistics for bench samples: median, percentiles, and the ratio formatting the report uses. */
 
+import { percentile as nearestRank } from '../plugins/dashboard/aggregates.ts'
+
+/** The nearest-rank percentile of sorted samples (the dashboard's), NaN for none. */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[rank] as number
+  return nearestRank(sorted, p) ?? Number.NaN
 }
 
 export function median(values: readonly number[]): number {

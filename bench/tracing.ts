@@ -1,11 +1,8 @@
 /** `bun bench/tracing.ts`: gateway overhead with tracing on (OTLP to a local sink) vs off, medians over rounds. */
 import { parseArgs } from 'node:util'
-import { builtinPlugins } from '../plugins/index.ts'
 import { shutdownTracing } from '../plugins/otel/sdk.ts'
-import { parseConfig } from '../src/config/load.ts'
-import { createGateway } from '../src/gateway.ts'
-import { createLogger } from '../src/log.ts'
 import { startSimulator } from '../src/sim/server.ts'
+import { startGateway } from '../test/support/gateway.ts'
 import { median } from './summary.ts'
 
 const { values } = parseArgs({
@@ -56,13 +53,10 @@ async function measure(url: string, path: string, model = 'auto'): Promise<{ lat
 
 async function withGateway(tracing: boolean, work: (url: string) => Promise<void>): Promise<void> {
   const plugins = [{ use: 'ollama-probe', options: {} }, { use: 'keyword-classifier' }, ...(tracing ? [{ use: 'otel', options: { endpoint: sink.url.origin } }] : [])]
-  const config = parseConfig({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], routes, plugins })
-  const gateway = await createGateway({ config, path: undefined, baseDir: process.cwd() }, builtinPlugins, { log: createLogger('bench', () => {}) })
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: gateway.fetch })
+  const gateway = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], routes, plugins })
   try {
-    await work(`http://127.0.0.1:${server.port}`)
+    await work(gateway.url)
   } finally {
-    await server.stop(true)
     await gateway.close()
     if (tracing) await shutdownTracing()
   }

@@ -1,6 +1,7 @@
 /** Classification metrics (accuracy, macro-F1, per class and source, confusion, routed share, latency) and their text form. */
 import { TASK_CLASSES } from 'switchyard/plugin'
 import type { TaskClass } from 'switchyard/plugin'
+import { percentile as nearestRank } from '../plugins/dashboard/aggregates.ts'
 
 export interface Prediction {
   readonly label: TaskClass
@@ -24,10 +25,9 @@ export interface Report {
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits
 
+/** The nearest-rank percentile of unsorted values (the dashboard's rank rule), 0 for none. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0
+  return nearestRank(values.toSorted((a, b) => a - b), p) ?? 0
 }
 
 /** Per-class metrics over `classes` (the gold classes present, so single-label subsets are not penalized twice). */

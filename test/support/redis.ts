@@ -1,5 +1,6 @@
 /** Start a real redis-server on a free loopback port for a test; stop it (or kill it mid-test) through the handle. */
 import { RedisClient } from 'bun'
+import { freePort } from './ports.ts'
 
 export interface TestRedis {
   readonly url: string
@@ -13,20 +14,13 @@ export interface TestRedis {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-async function freePort(): Promise<number> {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  return port
-}
-
 /** Fails (never skips) when redis-server is missing: these tests are part of the suite. */
 /** `port` restarts a server where a killed one was; by default a free port is picked. */
 export async function startRedis(options: { port?: number } = {}): Promise<TestRedis> {
   const binary = Bun.which('redis-server')
   if (!binary) throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server) to run the Redis cache tests')
   for (let attempt = 0; ; attempt++) {
-    const port = options.port ?? (await freePort())
+    const port = options.port ?? freePort()
     const proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdout: 'pipe', stderr: 'pipe',
     })
