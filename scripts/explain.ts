@@ -5,6 +5,7 @@ import { createColors } from '../src/cli/color.ts'
 import { ExplainRequestError, type ExplainTarget, formatExplain, requestExplain } from '../src/cli/explain-report.ts'
 import { startProgress } from '../src/cli/progress.ts'
 import { findConfigPath, loadConfig } from '../src/config/load.ts'
+import { adminKeyOf } from '../src/http/auth.ts'
 import { ConfigError, messageOf } from '../src/errors.ts'
 import { createGateway } from '../src/gateway.ts'
 import { createLogger } from '../src/log.ts'
@@ -74,9 +75,7 @@ async function explainInProcess(configFlag: string | undefined, prompt: string, 
   const gateway = await createGateway(loaded, builtinPlugins, { log: createLogger('explain') })
   progress.done(`probed ${loaded.config.backends.length} backend(s)`)
   try {
-    const { auth } = loaded.config
-    const key = auth.adminKey ?? (auth.adminKeyEnv ? process.env[auth.adminKeyEnv] : undefined)
-    const target: ExplainTarget = { gateway, key }
+    const target: ExplainTarget = { gateway, key: adminKeyOf(loaded.config.auth) }
     return await requestExplain(target, prompt, model)
   } finally {
     await gateway.close()

@@ -1,7 +1,7 @@
 /** Training CLI: fit the learned classifier on labelled JSONL and write a weights file (reproducible with --seed). */
 import { parseArgs } from 'node:util'
 import { TASK_CLASSES } from 'switchyard/plugin'
-import { isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
+import { extraPaths, isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins/learned-classifier/dataset.ts'
 import { createFeaturizer, DEFAULT_FEATURE_SPEC } from '../plugins/learned-classifier/featurize.ts'
 import { encodeModel } from '../plugins/learned-classifier/model.ts'
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../plugins/learned-classifier/train.ts'
@@ -38,7 +38,7 @@ async function main() {
     meta: {
       trainedOn: {
         rows: rows.length, excludedNonCommercial: values['exclude-nc'], sources,
-        extra: (values.extra ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '').map((f) => f.split('/').at(-1)), licenses: [...new Set(rows.map((r) => r.license))].sort(),
+        extra: extraPaths(values.extra).map((f) => f.split('/').at(-1)), licenses: [...new Set(rows.map((r) => r.license))].sort(),
       },
       perClass: Object.fromEntries(TASK_CLASSES.map((c) => [c, rows.filter((r) => r.label === c).length])),
       seed, epochs,

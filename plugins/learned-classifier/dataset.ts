@@ -27,9 +27,13 @@ export async function readRows(path: string): Promise<LabelledRow[]> {
 }
 
 /** Read every `--extra` file (flags may repeat and hold comma-separated paths), in order. */
+/** The files repeated or comma-separated `--extra` flags name. */
+export function extraPaths(flags: readonly string[] | undefined): string[] {
+  return (flags ?? []).flatMap((f) => f.split(',')).map((p) => p.trim()).filter((p) => p !== '')
+}
+
 export async function readExtraRows(flags: readonly string[] | undefined): Promise<LabelledRow[]> {
-  const paths = (flags ?? []).flatMap((f) => f.split(',')).map((p) => p.trim()).filter((p) => p !== '')
-  return (await Promise.all(paths.map(readRows))).flat()
+  return (await Promise.all(extraPaths(flags).map(readRows))).flat()
 }
 
 /** Rows under a non-commercial license (CC-BY-NC-*), which the shipped weights can leave out. */

@@ -59,6 +59,11 @@ function adminCookie(req: Request): string | undefined {
   return undefined
 }
 
+/** The admin key the config sets, literally or through `adminKeyEnv`. */
+export function adminKeyOf(config: AuthConfig, env: Record<string, string | undefined> = process.env): string | undefined {
+  return config.adminKey ?? (config.adminKeyEnv ? env[config.adminKeyEnv] : undefined)
+}
+
 export function createAuth(config: AuthConfig, options: { env?: Record<string, string | undefined>; buckets?: BucketStore } = {}): Auth {
   const env = options.env ?? process.env
   const buckets = options.buckets ?? createLocalBuckets()
@@ -84,7 +89,7 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
     }
     return { digest: keyDigest, client }
   })
-  const adminSecret = config.adminKey ?? (config.adminKeyEnv ? env[config.adminKeyEnv] : undefined)
+  const adminSecret = adminKeyOf(config, env)
   const adminDigest = adminSecret ? digest(adminSecret) : undefined
   return {
     required: keys.length > 0,
