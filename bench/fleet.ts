@@ -65,8 +65,8 @@ export async function startFleet(options: { peer?: string; variants?: readonly s
     const bare = keep(await bareProxy('bare', fast.url))
     const bareSlow = keep(await bareProxy('bare-slow', slow.url))
     targets.push({ name: 'bare', kind: 'bare', server: bare, slowUrl: bareSlow.url })
-    const { variants, missing: absent } = gatewayVariants(up)
-    const missing = [...absent]
+    const variants = gatewayVariants(up)
+    const missing: string[] = []
     for (const variant of variants) {
       if (options.variants && !options.variants.includes(variant.name)) continue
       const port = freePort()
