@@ -4,14 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type GatewayVariant, gatewayConfig, gatewayVariants } from './configs.ts'
 import { portkeyHeaders, startPortkey } from './peer-portkey.ts'
-import { type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } from './processes.ts'
+import { BUN_ENV, type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } from './processes.ts'
 import { HOLD_MODEL, TTFB_MODEL } from './scenarios.ts'
 import { messageOf } from '../src/errors.ts'
 
 const ROOT = join(import.meta.dir, '..')
 
-/** Bun's fetch allows 256 requests in flight per process by default; 1,000 open streams need more. */
-const BUN_ENV = { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096', SWITCHYARD_LOG_LEVEL: 'warn' }
 
 export interface Target {
   readonly name: string

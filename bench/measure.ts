@@ -2,7 +2,7 @@
 import { join } from 'node:path'
 import type { Target } from './fleet.ts'
 import type { LoadJob, LoadResult } from './load-args.ts'
-import { LOAD_CORE, cpuMsOf, pinned, rssKbOf } from './processes.ts'
+import { BUN_ENV, LOAD_CORE, cpuMsOf, pinned, rssKbOf } from './processes.ts'
 import { HOLD_MODEL, MARKER, type Protocol, type Scenario, TTFB_MODEL, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
 import { hasWrk, runWrk } from './wrk.ts'
 
@@ -35,7 +35,7 @@ export function templateFor(target: Target, scenario: Scenario): string {
 
 export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const cmd = pinned(LOAD_CORE, [process.execPath, join(import.meta.dir, 'load.ts'), JSON.stringify(job)])
-  const proc = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' } })
+  const proc = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...BUN_ENV } })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   if ((await proc.exited) !== 0) throw new Error(`load generator failed: ${err.slice(-800)}`)
   return JSON.parse(out.trim().split('\n').at(-1) as string) as LoadResult

@@ -19,6 +19,9 @@ export function pinned(core: number, cmd: readonly string[]): string[] {
 
 export { freePort } from '../test/support/ports.ts'
 
+/** Every Bun process the bench starts: Bun's fetch keeps at most 256 requests in flight otherwise (1,000 streams need more). */
+export const BUN_ENV = { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096', SWITCHYARD_LOG_LEVEL: 'warn' }
+
 export interface Child {
   readonly name: string
   readonly url: string

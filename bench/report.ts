@@ -33,6 +33,9 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 }
 
 /** Only gateways classify: others measure `auto` rows as the named-model request, so those cells are not repeated. */
+/** A stream whose first byte came after half its total time was held back, not streamed. */
+const isBuffered = (ttfbUs: number, totalUs: number): boolean => ttfbUs / totalUs > 0.5
+
 export function skip(target: ReportTarget, scenario: Scenario): boolean {
   return (target.openaiOnly === true && scenario.protocol !== 'openai') || (!target.gateway && scenario.auto) || (target.unsupported?.includes(scenario.name) ?? false)
 }
@@ -66,7 +69,7 @@ export function renderTables({ info, results, scenarios, targets, protocols }: R
       const ttfb = median(s?.ttfbUs ?? [])
       const total = median(s?.totalUs ?? [])
       const added = ttfb - median(b?.ttfbUs ?? [])
-      const buffered = ttfb / total > 0.5 ? 'BUFFERED' : 'streams'
+      const buffered = isBuffered(ttfb, total) ? 'BUFFERED' : 'streams'
       return [p, t.name, us(ttfb), t.name === 'bare' ? '—' : signedUs(added), us(total), `${(ttfb / total).toFixed(3)}`, buffered]
     }),
   )
@@ -140,7 +143,7 @@ export function budgets({ results, scenarios, targets, protocols }: ReportInput,
   const ttfbAdded = worst(protocols.map((p) => median(results.streams.get(`${full}|${p}`)?.ttfbUs ?? []) - median(results.streams.get(`bare|${p}`)?.ttfbUs ?? [])), 'max')
   const buffered = protocols.some((p) => {
     const s = results.streams.get(`${full}|${p}`)
-    return s ? median(s.ttfbUs) / median(s.totalUs) > 0.5 : false
+    return s ? isBuffered(median(s.ttfbUs), median(s.totalUs)) : false
   })
   out.push({ name: `streams not buffered; added TTFB p50 ≤ 100 µs (${full})`, value: `${buffered ? 'BUFFERED; ' : ''}${signedUs(ttfbAdded)} µs (worst protocol)`, pass: check(ttfbAdded, (x) => x <= 100 && !buffered) })
   const gateways = targets.filter((t) => t.name !== 'bare' && t.name !== 'portkey').map((t) => t.name)
