@@ -13,6 +13,8 @@ import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
 import { computeReport, formatReport } from './classifier-report.ts'
 import type { Prediction, Report } from './classifier-report.ts'
 import { messageOf } from '../src/errors.ts'
+import { resolve } from 'node:path'
+import { loadConfig } from '../src/config/load.ts'
 
 const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] [--options JSON] [--config FILE]
        [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc] [--extra FILE.jsonl]...]
@@ -24,19 +26,11 @@ interface ClassifierChoice { name: string; options: unknown; baseDir: string; ga
 
 /** `--config FILE`: the first classifier entry in the gateway config's `plugins`, with its options. */
 async function classifierFromConfig(path: string): Promise<ClassifierChoice> {
-  const loaderPath = new URL('../src/config/load.ts', import.meta.url)
-  if (!(await Bun.file(loaderPath).exists())) throw new Error('--config needs the gateway config loader (src/config/load.ts)')
-  const loader = (await import(loaderPath.href)) as { loadConfig?: (p: string) => Promise<unknown> }
-  if (typeof loader.loadConfig !== 'function') throw new Error('--config needs the gateway config loader (loadConfig)')
-  const absolute = Bun.fileURLToPath(new URL(path, Bun.pathToFileURL(`${process.cwd()}/`)))
-  const loaded = (await loader.loadConfig(absolute)) as {
-    config: { plugins?: readonly { use: string; options?: unknown }[]; backends?: GatewayInfo['backends'] }
-    baseDir: string
-  }
+  const loaded = await loadConfig(resolve(path))
   const names = new Set(classifierPlugins.map((p) => p.name as string))
-  const entry = loaded.config.plugins?.find((p) => names.has(p.use) && (p as { enabled?: boolean }).enabled !== false)
+  const entry = loaded.config.plugins?.find((p) => names.has(p.use) && p.enabled)
   if (!entry) throw new Error(`${path}: no built-in classifier plugin in "plugins"`)
-  return { name: entry.use, options: entry.options ?? {}, baseDir: loaded.baseDir, gateway: { backends: loaded.config.backends ?? [] } }
+  return { name: entry.use, options: entry.options ?? {}, baseDir: loaded.baseDir, gateway: { backends: loaded.config.backends } }
 }
 
 /** Run a built-in classifier over every row, timing each classify call. */
