@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'not_found',
+  'conflict',
   'internal_error',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -128,6 +129,13 @@ export class NotFoundError extends SwitchyardError {
   readonly status = 404
   readonly code = 'not_found'
   override readonly name = 'NotFoundError'
+}
+
+/** The request is valid but the gateway's state does not allow it now (a retrain already running, nothing to roll back). */
+export class ConflictError extends SwitchyardError {
+  readonly status = 409
+  readonly code = 'conflict'
+  override readonly name = 'ConflictError'
 }
 
 /** A config file or plugin entry failed validation; lists every issue with its path. Never an HTTP response. */

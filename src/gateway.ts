@@ -1,4 +1,5 @@
 /** createGateway(config, registry): the Hono app, plugins, health and probes of one config, swappable on reload. */
+import { resolve } from 'node:path'
 import type { Server } from 'bun'
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { LoadedConfig } from './config/load.ts'
@@ -18,6 +19,9 @@ import { createBoundedMap } from './pipeline/bounded-map.ts'
 import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
 import { watchBody } from './pipeline/body-end.ts'
+import { isFinalEvent, recordDecision } from './pipeline/history.ts'
+import { type LearningState, createLearningState } from './pipeline/learning.ts'
+import { createLearningRoutes } from './http/learning.ts'
 import { type Pipeline, RequestContext, pathOf, runStages } from './pipeline/context.ts'
 import { KeptState, resolvePlugins, setupPlugins } from './plugin/load.ts'
 import { backendHeaders } from './pipeline/upstream.ts'
@@ -55,6 +59,7 @@ export interface GatewayOptions {
 function createEmitter(deps: () => GatewayDeps, log: Logger) {
   const failed = new Set<string>()
   return (event: PipelineEvent) => {
+    if (isFinalEvent(event)) recordDecision(deps(), event)
     for (const plugin of deps().plugins.of('telemetry')) {
       try {
         plugin.instance.observe?.(event)
@@ -66,12 +71,19 @@ function createEmitter(deps: () => GatewayDeps, log: Logger) {
   }
 }
 
+/** Where plugins keep state: the config's `stateDir` (relative to the config file), `$SWITCHYARD_STATE_DIR`, else the config file's directory. */
+export function stateDirOf({ config, baseDir }: LoadedConfig): string {
+  const dir = config.stateDir ?? process.env.SWITCHYARD_STATE_DIR
+  return dir ? resolve(baseDir, dir) : baseDir
+}
+
 async function createGeneration(
   loaded: LoadedConfig,
   builtins: ReadonlyMap<string, PluginDefinition>,
   options: GatewayOptions,
   admission: Admission,
   kept: KeptState,
+  learning: LearningState,
 ): Promise<Generation> {
   const { config, baseDir } = loaded
   const log = options.log ?? createLogger('gateway')
@@ -91,11 +103,11 @@ async function createGeneration(
     throw new ConfigError([messageOf(error)])
   }
   const keep = kept.generation()
-  const plugins = await setupPlugins(resolved, gateway, baseDir, keep)
+  const plugins = await setupPlugins(resolved, gateway, baseDir, keep, stateDirOf(loaded))
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
-  deps = { config, plugins, health, admission, auth, log, classifications: createBoundedMap(10_000), emit }
+  deps = { config, plugins, health, admission, auth, log, classifications: createBoundedMap(10_000), emit, learning, stateDir: stateDirOf(loaded) }
   const probes = startProbeScheduler(plugins.of('probe'), health, log)
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])
@@ -135,11 +147,15 @@ function errorResponse(ctx: RequestContext, protocol: Pipeline['protocol'], erro
 
 /** Runs a generation route's stages; an error becomes a response in the route's protocol shape. */
 async function runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<Response> {
+  let res: Response
   try {
-    return await runStages(pipeline.stages, ctx)
+    res = await runStages(pipeline.stages, ctx)
   } catch (error) {
-    return errorResponse(ctx, pipeline.protocol, error)
+    res = errorResponse(ctx, pipeline.protocol, error)
   }
+  // Every answer to a generation request names its decision, for feedback and for finding it in the history.
+  res.headers.set('x-switchyard-request-id', ctx.requestId)
+  return res
 }
 
 /** Ends the request when its body ends: a relayed stream fires the hooks itself, other streams are watched once. */
@@ -176,7 +192,8 @@ const pluginMiddleware: MiddlewareHandler<PipelineEnv> = async function pluginMi
 export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<string, PluginDefinition>, options: GatewayOptions = {}): Promise<Gateway> {
   const admission = createAdmission(loaded.config.backends)
   const kept = new KeptState()
-  let current = await createGeneration(loaded, builtins, options, admission, kept)
+  const learning = createLearningState()
+  let current = await createGeneration(loaded, builtins, options, admission, kept, learning)
   const app = new Hono<PipelineEnv>()
   app.use('*', async function bindGeneration(c, next) {
     const ctx = enter(current, c.req.raw, c.env, undefined)
@@ -221,6 +238,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
   app.route('/', createOpenAIRoutes())
   app.route('/', createOllamaRoutes())
   app.route('/', createAdminRoutes())
+  app.route('/', createLearningRoutes())
   app.all('*', async function pluginRoutes(c, next) {
     // Endpoints served by telemetry plugins of the config this request started with.
     for (const plugin of c.get('deps').plugins.of('telemetry')) {
@@ -269,7 +287,7 @@ export async function createGateway(loaded: LoadedConfig, builtins: ReadonlyMap<
       return current.deps
     },
     async reload(next) {
-      const gen = await createGeneration(next, builtins, options, admission, kept)
+      const gen = await createGeneration(next, builtins, options, admission, kept, learning)
       admission.configure(next.config.backends)
       const old = current
       current = gen

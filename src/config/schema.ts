@@ -137,7 +137,34 @@ export const AuthConfig = v.strictObject({
 })
 export type AuthConfig = v.InferOutput<typeof AuthConfig>
 
+/** Corrections the gateway infers from behaviour (a retry with a stronger model, an auditor's escalation). */
+export const FeedbackConfig = v.strictObject({
+  /** Record implicit corrections; explicit feedback and forced classes are always recorded. */
+  implicit: v.optional(v.boolean(), true),
+  /** A retry of the same prompt by the same client within this window, with a higher tier, reads as too-weak. */
+  retryWindowMs: v.optional(PositiveInt, 600_000),
+})
+export type FeedbackConfig = v.InferOutput<typeof FeedbackConfig>
+
+const Bias = v.pipe(v.number(), v.minValue(-5), v.maxValue(5))
+
+/** Retraining the classifier on recorded corrections. */
+export const RetrainConfig = v.pipe(
+  v.strictObject({
+    /** Retrain in the background after this many new corrections; off when absent. */
+    everyCorrections: v.optional(PositiveInt),
+    /** Limits on the class bias a retrain may fit (added to class log-scores). */
+    bias: v.optional(v.strictObject({ min: v.optional(Bias, -1), max: v.optional(Bias, 1) }), {}),
+  }),
+  v.check((r) => r.bias.min <= r.bias.max, 'bias.min must not exceed bias.max'),
+)
+export type RetrainConfig = v.InferOutput<typeof RetrainConfig>
+
 export const ConfigFile = v.strictObject({
+  /** Where state is kept (decision history, classifier versions), relative to the config file; default: its directory. */
+  stateDir: v.optional(Name),
+  feedback: v.optional(FeedbackConfig, {}),
+  retrain: v.optional(RetrainConfig, {}),
   server: v.optional(ServerConfig, {}),
   health: v.optional(HealthConfig, {}),
   auth: v.optional(AuthConfig, {}),

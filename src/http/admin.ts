@@ -9,6 +9,7 @@ import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
 import { describeError } from './describe-error.ts'
+import { classifierVersion } from '../pipeline/learning.ts'
 
 /** Each route's current first choice per class, as `model@backend` (null when nothing can serve it). */
 async function routeChoices(deps: GatewayDeps) {
@@ -48,7 +49,14 @@ export async function healthReport(deps: GatewayDeps) {
   const routeServes = Object.values(routes).some((perClass) => Object.values(perClass).some((c) => c !== null))
   const anyUp = backends.some((b) => b.up && b.circuit !== 'open' && b.models.length > 0)
   const ok = Object.keys(routes).length > 0 ? routeServes : anyUp
-  return { ok, body: { status: ok ? 'ok' : 'unavailable', backends, gpus, routes } }
+  const learning = deps.learning.last
+  return {
+    ok,
+    body: {
+      status: ok ? 'ok' : 'unavailable', backends, gpus, routes, classifier: classifierVersion(deps),
+      ...(learning ? { lastRetrain: { atMs: learning.atMs, trigger: learning.trigger, promoted: learning.promoted, version: learning.version, reason: learning.reason } } : {}),
+    },
+  }
 }
 
 export function createAdminRoutes() {
@@ -86,6 +94,7 @@ export function createAdminRoutes() {
       model: selection?.model ?? null, route: target.kind === 'route' ? target.name : null,
       class: classification?.label ?? null, confidence: classification?.confidence ?? null,
       scores: classification?.scores ?? null, task: classification?.task ?? null, classifier: classification?.classifier ?? null,
+      version: classification?.version ?? classifierVersion(deps)?.version ?? null,
       reasons: [...(classification?.reasons ?? []), ...(selection?.reasons ?? []), ...(selectError ? [selectError] : [])],
       candidates: candidates.models, backend: selection?.backend ?? null, fallbacks: selection?.fallbacks ?? [],
     })

@@ -20,6 +20,8 @@ export interface Auth {
   client(req: Request): ClientKey | undefined
   /** Throws 401 unless the admin key is configured-and-given, or not configured at all. */
   admin(req: Request): void
+  /** Whether an admin key is configured (so `admin()` can refuse). */
+  readonly adminRequired: boolean
   close(): void
 }
 
@@ -93,6 +95,7 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
   const adminDigest = adminSecret ? digest(adminSecret) : undefined
   return {
     required: keys.length > 0,
+    adminRequired: adminDigest !== undefined,
     client(req) {
       if (keys.length === 0) return undefined
       const given = presentedKey(req)

@@ -3,6 +3,7 @@
 export interface BoundedMap<K, V> {
   get(key: K): V | undefined
   set(key: K, value: V): void
+  clear(): void
   readonly size: number
 }
 
@@ -27,6 +28,10 @@ export function createBoundedMap<K, V>(maxEntries: number): BoundedMap<K, V> {
       return aged
     },
     set,
+    clear() {
+      young = new Map()
+      old = new Map()
+    },
     get size() {
       return young.size + old.size
     },

@@ -8,14 +8,15 @@
 import type { Context as TraceContext, Span } from '@opentelemetry/api'
 import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
-import type { CacheStatus, ChatRequest, Classification, Protocol, Selection } from '../plugin/types.ts'
+import type { CacheStatus, ChatRequest, Classification, Protocol, Selection, TaskClass } from '../plugin/types.ts'
 import { type BodyEnd, createBodyEnd } from './body-end.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
 import type { FlightTap } from './single-flight.ts'
 
 let sequence = 0
-const idPrefix = Math.random().toString(36).slice(2, 8)
+/** 72 random bits per process: ids stay unique across restarts and across gateway instances. */
+const idPrefix = Buffer.from(crypto.getRandomValues(new Uint8Array(9))).toString('base64url')
 
 /** The path of a request URL (`http://host:port/path?query` -> `/path`) without parsing the whole URL. */
 export function pathOf(url: string): string {
@@ -24,9 +25,9 @@ export function pathOf(url: string): string {
   return query === -1 ? url.slice(start) : url.slice(start, query)
 }
 
-/** A request id, unique in this process, for events, logs and spans. */
+/** A request id (URL-safe, unique across processes and restarts) for the response header, events, logs, spans and history. */
 export function nextRequestId(): string {
-  return `${idPrefix}-${(++sequence).toString(36)}`
+  return `${idPrefix}${(++sequence).toString(36)}`
 }
 
 /** What forward answered with, for the cache stage: the response headers and, for a complete answer, its text. */
@@ -48,6 +49,8 @@ export class RequestContext {
   request!: ChatRequest
   raw!: Uint8Array
   target!: Target
+  /** The class the client asked for with `x-switchyard-class` (route targets only). */
+  forced?: TaskClass
   classification?: Classification
   selection?: Selection
   cacheKey?: string

@@ -6,6 +6,7 @@ import type { HealthStore } from '../health/state.ts'
 import type { PluginSet } from '../plugin/load.ts'
 import type { Classification, Logger, PipelineEvent } from '../plugin/types.ts'
 import type { BoundedMap } from './bounded-map.ts'
+import type { LearningState } from './learning.ts'
 
 export interface GatewayDeps {
   readonly config: Config
@@ -17,6 +18,10 @@ export interface GatewayDeps {
   readonly log: Logger
   /** Classifications memoized by a hash of the request text. */
   readonly classifications: BoundedMap<string, Classification>
+  /** Recent decisions, the retrain in progress and the corrections since the last one (kept across reloads). */
+  readonly learning: LearningState
+  /** Where state is kept (history, classifier versions). */
+  readonly stateDir: string
   /** Hands an event to every telemetry plugin; never throws. */
   emit(event: PipelineEvent): void
 }

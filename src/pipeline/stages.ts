@@ -12,7 +12,8 @@ import { ERROR_TYPE_STREAM } from '../telemetry/attributes.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
-import { type CacheStatus, type Operation, type Protocol, isCacheHit } from '../plugin/types.ts'
+import { type CacheStatus, type Classification, type Operation, type Protocol, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
+import { InvalidRequestError } from '../errors.ts'
 
 /** Header values must be printable ASCII: anything else becomes '?', and long values are cut. */
 const UNSAFE = /[^\x20-\x7e]/
@@ -34,6 +35,7 @@ export function parseStage(protocol: Protocol, operation: Operation): Stage {
     // From here on the request ends with exactly one last event (a response, or a cache hit), also on errors.
     deps.emit({ stage: 'request', requestId: ctx.requestId, timeMs: Date.now(), request })
     ctx.target = resolveTarget(deps, request.model)
+    if (ctx.target.kind === 'route') ctx.forced = forcedClass(ctx.req)
     checkModelAllowed(clientKey, request.model)
     if (clientKey) await clientKey.admit()
     return next()
@@ -44,7 +46,7 @@ function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.cacheStatus = cache
   // A hit is the request's last event: it carries the request and its duration.
   ctx.deps.emit(isCacheHit(cache)
-    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs }
+    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs, client: ctx.clientKey?.name, route: ctx.target.kind === 'route' ? ctx.target.name : undefined }
     : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
@@ -68,7 +70,8 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     emitCache(ctx, 'bypass')
     return next()
   }
-  const key = cacheKey(request, targetModel(target))
+  // A forced class is a different answer than the route's own choice: it has its own entries.
+  const key = cacheKey(request, ctx.forced ? `${targetModel(target)}#${ctx.forced}` : targetModel(target))
   ctx.cacheKey = key
   ctx.cacheStore = true
   if (/\bno-cache\b/i.test(control)) {
@@ -108,6 +111,23 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
   return res
 }
 
+/** The class a client asks for with `x-switchyard-class` (any case); a value that is not a class is a 400. */
+export function forcedClass(req: Request): TaskClass | undefined {
+  const value = req.headers.get('x-switchyard-class')
+  if (value === null) return undefined
+  const label = value.trim().toUpperCase()
+  if (!(TASK_CLASSES as readonly string[]).includes(label)) {
+    throw new InvalidRequestError(`x-switchyard-class: "${headerSafe(value)}" is not a class; use one of ${TASK_CLASSES.join(', ')}`)
+  }
+  return label as TaskClass
+}
+
+/** The client's class wins; the classifier's own answer stays in the reasons (and its features are kept for training). */
+function forceClass(c: Classification, label: TaskClass): Classification {
+  const scores = { SIMPLE: 0, MODERATE: 0, COMPLEX: 0, [label]: 1 }
+  return { ...c, label, confidence: 1, scores, forced: true, reasons: [`forced ${label} by x-switchyard-class`, `classifier said ${c.label} ${c.confidence.toFixed(2)}`, ...c.reasons] }
+}
+
 export const classifyStage: Stage = function classify(ctx, next) {
   const { target } = ctx
   return target.kind === 'route' ? classifyThenForward(ctx, target, next) : next()
@@ -115,7 +135,9 @@ export const classifyStage: Stage = function classify(ctx, next) {
 
 async function classifyThenForward(ctx: RequestContext, target: Extract<Target, { kind: 'route' }>, next: () => Promise<Response>): Promise<Response> {
   const { deps } = ctx
-  const classification = await traceClassify(ctx, target.name, () => classifyRequest(deps, ctx.request, target.route, ctx.signal))
+  const { forced } = ctx
+  const classify = () => classifyRequest(deps, ctx.request, target.route, ctx.signal)
+  const classification = await traceClassify(ctx, target.name, forced ? () => classify().then((c) => forceClass(c, forced)) : classify)
   ctx.classification = classification
   deps.emit({ stage: 'classify', requestId: ctx.requestId, timeMs: Date.now(), route: target.name, classification })
   return next()
@@ -169,7 +191,7 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
       bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
       if (end.inputTokens !== undefined || end.outputTokens !== undefined) clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
-        stage: 'response', requestId, timeMs: Date.now(), backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
+        stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
         error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
         outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
         classification, cache: cacheStatus, request, selection,

@@ -27,6 +27,7 @@ const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
   probe: ['ollama-probe', 'openai-probe'],
   cache: ['memory-cache'],
   telemetry: ['dashboard', 'prometheus', 'otel'],
+  history: ['sqlite-history'],
 }
 
 interface Resolved {
@@ -124,6 +125,7 @@ export async function setupPlugins(
   gateway: GatewayInfo,
   baseDir: string,
   kept: ReturnType<KeptState['generation']> = new KeptState().generation(),
+  stateDir = baseDir,
 ): Promise<PluginSet> {
   const loaded: { plugin: LoadedPlugin; controller: AbortController }[] = []
   const close = async () => {
@@ -141,7 +143,7 @@ export async function setupPlugins(
     const controller = new AbortController()
     try {
       const keep = <T>(key: string, create: () => T) => kept.keep(name, key, create) as T
-      const instance = await definition.setup({ name, options, signal: controller.signal, log: createLogger(name), gateway, baseDir, keep })
+      const instance = await definition.setup({ name, options, signal: controller.signal, log: createLogger(name), gateway, baseDir, stateDir, keep })
       loaded.push({ plugin: { name, kind: definition.kind, instance }, controller })
     } catch (error) {
       await close()

@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type * as v from 'valibot'
 
-export const PLUGIN_KINDS = ['classifier', 'selector', 'probe', 'cache', 'telemetry', 'middleware'] as const
+export const PLUGIN_KINDS = ['classifier', 'selector', 'probe', 'cache', 'telemetry', 'middleware', 'history'] as const
 export type PluginKind = (typeof PLUGIN_KINDS)[number]
 
 export const TASK_CLASSES = ['SIMPLE', 'MODERATE', 'COMPLEX'] as const
@@ -59,7 +59,26 @@ export interface Classification {
   readonly task?: string
   /** Which classifier (or cascade stage) decided; filled by the core when absent. */
   readonly classifier?: string
+  /** The client set the class (`x-switchyard-class`); the classifier's own answer is in `reasons`. */
+  readonly forced?: boolean
+  /** The classifier's model version (a learned classifier's weights), recorded with the decision. */
+  readonly version?: string
+  /** The inputs the decision was made from, recorded so a retrain needs no prompt text. */
+  readonly features?: ClassifierFeatures
 }
+
+/** A classifier's feature vector: sparse hashed entries (`index`/`value`) plus dense features. */
+export interface ClassifierFeatures {
+  readonly index: ArrayLike<number>
+  readonly value: ArrayLike<number>
+  readonly dense: ArrayLike<number>
+}
+
+/** Where a label on a recorded decision came from; explicit sources weigh more than implicit ones in a retrain. */
+export const LABEL_SOURCES = ['feedback', 'verdict', 'forced', 'retry', 'escalation'] as const
+export type LabelSource = (typeof LABEL_SOURCES)[number]
+/** Sources a client stated outright; the rest are inferred from behaviour (and can be turned off). */
+export const EXPLICIT_LABEL_SOURCES: readonly LabelSource[] = ['feedback', 'verdict', 'forced']
 
 export type CircuitState = 'closed' | 'open' | 'half-open'
 
@@ -173,6 +192,56 @@ export interface HealthReport {
   readonly unavailable?: string
 }
 
+/** One routing decision as the decision history keeps it (one per generation request that got past parsing). */
+export interface DecisionRecord {
+  readonly id: string
+  readonly timeMs: number
+  /** The client key's name, when auth is on. */
+  readonly client?: string
+  readonly protocol: Protocol
+  readonly operation: Operation
+  /** The model name the client asked for (a route such as `auto`, or a concrete model). */
+  readonly requested: string
+  readonly route?: string
+  readonly label?: TaskClass
+  readonly confidence?: number
+  readonly classifier?: string
+  readonly classifierVersion?: string
+  /** The class was set by the client (`x-switchyard-class`), not by a classifier. */
+  readonly forced?: boolean
+  readonly model?: string
+  readonly backend?: string
+  readonly status: number
+  readonly cache?: CacheStatus
+  readonly latencyMs: number
+  readonly ttftMs?: number
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+  /** `draft model -> final model` when an auditor escalated the answer. */
+  readonly escalation?: string
+  readonly error?: string
+  /** A hash of the conversation's text (same prompt, same hash), for implicit feedback and de-duplication. */
+  readonly promptHash: string
+  readonly features?: ClassifierFeatures
+  /** The prompt text, only when the history store is set to keep prompts. */
+  readonly prompt?: string
+}
+
+/** A recorded decision with the label a correction gave it. */
+export interface LabelledDecision extends DecisionRecord {
+  readonly correct: TaskClass
+  readonly source: LabelSource
+  readonly labelledAtMs: number
+}
+
+export interface HistoryQuery {
+  readonly limit: number
+  readonly route?: string
+  readonly label?: TaskClass
+  readonly sinceMs?: number
+  readonly client?: string
+}
+
 export type PipelineStage = 'request' | 'cache' | 'classify' | 'select' | 'attempt' | 'response'
 
 /**
@@ -184,6 +253,8 @@ export interface PipelineEvent {
   readonly stage: PipelineStage
   readonly requestId: string
   readonly timeMs: number
+  /** The client key's name (final events of authenticated requests). */
+  readonly client?: string
   readonly request?: ChatRequest
   readonly route?: string
   readonly classification?: Classification
@@ -200,8 +271,41 @@ export interface PipelineEvent {
   readonly fallbackCount?: number
 }
 
+/** What a retrain is given: every labelled decision, where versions live, and the limits on the class bias. */
+export interface RetrainInput {
+  readonly labelled: readonly LabelledDecision[]
+  /** Directory where versioned weights are written (beside the decision history). */
+  readonly dir: string
+  readonly bias: { readonly min: number; readonly max: number }
+  readonly signal: AbortSignal
+}
+
+/** A retrain's verdict: whether the candidate was promoted, and every figure the decision was made from. */
+export interface RetrainResult {
+  readonly promoted: boolean
+  /** The version in use after the retrain (the new one when promoted). */
+  readonly version: string
+  readonly candidate?: string
+  readonly before: Readonly<Record<string, unknown>>
+  readonly after: Readonly<Record<string, unknown>>
+  readonly reason: string
+}
+
+export interface RollbackResult {
+  readonly version: string
+  readonly previous: string
+}
+
 export interface Hooks {
-  classifier: { classify(req: ChatRequest, signal: AbortSignal): Classification | Promise<Classification> }
+  classifier: {
+    classify(req: ChatRequest, signal: AbortSignal): Classification | Promise<Classification>
+    /** The model version in use now (changes when a retrain is promoted or rolled back). */
+    version?(): string
+    /** Train a candidate on the labelled decisions and promote it when it is better; never two at once. */
+    retrain?(input: RetrainInput): Promise<RetrainResult>
+    /** Go back to the version in use before the last promotion. */
+    rollback?(dir: string): Promise<RollbackResult>
+  }
   selector: {
     select(input: SelectInput, signal: AbortSignal): Selection | undefined | Promise<Selection | undefined>
   }
@@ -221,6 +325,26 @@ export interface Hooks {
   /** Telemetry observes events; it may also serve read-only endpoints such as `/metrics` or `/dashboard`. */
   telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[] }
   middleware: { handle: MiddlewareHandler }
+  /** The decision history: one record per request, labels from feedback, and what a retrain reads. */
+  history: {
+    /** Queue a decision for writing; must return at once (writes are batched off the request path). */
+    record(decision: DecisionRecord): void
+    /** Attach a label; false when no decision has that id. A later label for the same id replaces the earlier. */
+    label(requestId: string, label: TaskClass, source: LabelSource): boolean | Promise<boolean>
+    get(requestId: string): DecisionRecord | undefined | Promise<DecisionRecord | undefined>
+    /** Recent decisions, newest first. */
+    list(query: HistoryQuery): readonly DecisionRecord[] | Promise<readonly DecisionRecord[]>
+    /** Every decision that has a label, oldest first. */
+    labelled(): readonly LabelledDecision[] | Promise<readonly LabelledDecision[]>
+    /** The most recent decision of this client for this prompt hash since `sinceMs` (implicit feedback). */
+    findPrevious?(client: string, promptHash: string, sinceMs: number): DecisionRecord | undefined | Promise<DecisionRecord | undefined>
+    /** Write what is queued now (tests, shutdown). */
+    flush?(): Promise<void>
+    /** Decisions waiting to be written, and those dropped because the backlog was full. */
+    backlog?(): { readonly pending: number; readonly dropped: number }
+    /** Directory beside the store, where versioned classifier weights go. */
+    readonly dir: string
+  }
 }
 
 /** An HTTP endpoint a plugin serves through the gateway (plain Request/Response, no Hono). */
@@ -262,6 +386,11 @@ export interface PluginContext<O> {
   readonly gateway: GatewayInfo
   /** Directory of the config file, for plugins that read files relative to it. */
   readonly baseDir: string
+  /**
+   * Directory where the gateway keeps state (decision history, classifier versions): config `stateDir`, else
+   * `$SWITCHYARD_STATE_DIR`, else the config file's directory. Absent outside a gateway: use `baseDir`.
+   */
+  readonly stateDir?: string
   /**
    * State that outlives a config reload (counters, cache entries): the first setup's `create()` makes it, and a
    * setup after a reload gets the same value back for the same plugin name and key. Put in the key whatever would

@@ -7,6 +7,7 @@ import {
   ATTR_SWITCHYARD_CANDIDATES,
   ATTR_SWITCHYARD_CLASS,
   ATTR_SWITCHYARD_CLASSIFIER,
+  ATTR_SWITCHYARD_CLASSIFIER_VERSION,
   ATTR_SWITCHYARD_CONFIDENCE,
   ATTR_SWITCHYARD_MODEL,
   ATTR_SWITCHYARD_REASONS,
@@ -21,6 +22,7 @@ function classificationAttributes(route: string, c: Classification): Attributes 
     [ATTR_SWITCHYARD_CONFIDENCE]: c.confidence,
     [ATTR_SWITCHYARD_CLASSIFIER]: c.classifier ?? 'classifier',
     [ATTR_SWITCHYARD_REASONS]: [...c.reasons],
+    ...(c.version ? { [ATTR_SWITCHYARD_CLASSIFIER_VERSION]: c.version } : {}),
   }
 }
 
