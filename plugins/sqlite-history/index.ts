@@ -32,7 +32,7 @@ export default definePlugin({
       labelled: store.labelled,
       findPrevious: store.findPrevious,
       flush: async () => store.flush(),
-      backlog: store.backlog,
+      state: store.state,
       // The connection outlives a reload (see keep); a close only writes what is queued.
       close: () => store.flush(),
     }

@@ -1,7 +1,7 @@
 /** The decision history in SQLite: batched writes off the request path, labels, retention, and the reads a retrain needs. */
 import { Database } from 'bun:sqlite'
 import { EXPLICIT_LABEL_SOURCES, TASK_CLASSES, messageOf } from 'switchyard/plugin'
-import type { DecisionRecord, HistoryQuery, LabelledDecision, LabelSource, Logger, TaskClass } from 'switchyard/plugin'
+import type { DecisionRecord, HistoryQuery, HistoryState, LabelledDecision, LabelSource, Logger, TaskClass } from 'switchyard/plugin'
 import { decodeFeatures, encodeFeatures } from './features.ts'
 
 export interface HistoryStoreOptions {
@@ -29,8 +29,8 @@ export interface HistoryStore {
   findPrevious(client: string | undefined, promptHash: string, sinceMs: number): DecisionRecord | undefined
   /** Rows in the decisions table (for tests, metrics and the retention check). */
   count(): number
-  /** Decisions waiting to be written, and decisions dropped because the backlog was full. */
-  backlog(): { pending: number; dropped: number }
+  /** Where decisions go, whether writes fail now, what waits to be written and what was dropped. */
+  state(): HistoryState
   /** Apply retention now (it also runs after writes, in small steps). */
   prune(nowMs?: number): number
   close(): void
@@ -267,7 +267,7 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
       return row ? fromRow(row) : undefined
     },
     count: () => (flush(), (db.query('SELECT count(*) AS n FROM decisions').get() as { n: number }).n),
-    backlog: () => ({ pending: pending.length, dropped }),
+    state: () => ({ mode, failing, pending: pending.length, dropped }),
     prune,
     close() {
       flush()

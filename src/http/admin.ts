@@ -54,6 +54,7 @@ export async function healthReport(deps: GatewayDeps) {
     ok,
     body: {
       status: ok ? 'ok' : 'unavailable', backends, gpus, routes, classifier: classifierVersion(deps),
+      history: deps.plugins.of('history').map((p) => ({ name: p.name, ...p.instance.state?.() })),
       ...(learning ? { lastRetrain: { atMs: learning.atMs, trigger: learning.trigger, promoted: learning.promoted, version: learning.version, reason: learning.reason } } : {}),
     },
   }

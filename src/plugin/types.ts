@@ -234,6 +234,13 @@ export interface LabelledDecision extends DecisionRecord {
   readonly labelledAtMs: number
 }
 
+export interface HistoryState {
+  readonly mode: 'file' | 'memory' | 'shared' | 'local'
+  readonly failing: boolean
+  readonly pending: number
+  readonly dropped: number
+}
+
 export interface HistoryQuery {
   readonly limit: number
   readonly route?: string
@@ -340,8 +347,11 @@ export interface Hooks {
     findPrevious?(client: string, promptHash: string, sinceMs: number): DecisionRecord | undefined | Promise<DecisionRecord | undefined>
     /** Write what is queued now (tests, shutdown). */
     flush?(): Promise<void>
-    /** Decisions waiting to be written, and those dropped because the backlog was full. */
-    backlog?(): { readonly pending: number; readonly dropped: number }
+    /**
+     * Where decisions go (`file`; `memory` when the store could not be opened), whether writes are failing now, the
+     * decisions waiting to be written, and those dropped because that backlog was full. Shown in /health.
+     */
+    state?(): HistoryState
     /** Directory beside the store, where versioned classifier weights go. */
     readonly dir: string
   }
