@@ -80,6 +80,8 @@ export const RouteConfig = v.strictObject({
   bias: v.optional(
     v.strictObject({ SIMPLE: v.optional(v.number()), MODERATE: v.optional(v.number()), COMPLEX: v.optional(v.number()) }),
   ),
+  /** Turns of one conversation keep the class it reached and the backend that served it; `false` turns that off. */
+  affinity: v.optional(v.boolean(), true),
 })
 export type RouteConfig = v.InferOutput<typeof RouteConfig>
 

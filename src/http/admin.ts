@@ -112,7 +112,7 @@ function explainTarget(deps: GatewayDeps, model: string): Target {
     return resolveTarget(deps, model)
   } catch (error) {
     if (model !== AUTO_ROUTE || deps.config.routes) throw error
-    return { kind: 'route', name: AUTO_ROUTE, route: { SIMPLE: [], MODERATE: [], COMPLEX: [], default: 'MODERATE' } }
+    return { kind: 'route', name: AUTO_ROUTE, route: { SIMPLE: [], MODERATE: [], COMPLEX: [], default: 'MODERATE', affinity: true } }
   }
 }
 

@@ -42,6 +42,7 @@ export function buildAutoRoute(views: readonly BackendView[]): { route: RouteCon
     MODERATE: [...moderate, ...complex.toReversed(), ...simple.toReversed()],
     COMPLEX: [...complex.toReversed(), ...moderate.toReversed(), ...simple.toReversed()],
     default: 'MODERATE',
+    affinity: true,
   }
   return { route, table: table.map(({ model, params, tier }) => ({ model, params, tier })) }
 }

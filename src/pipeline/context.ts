@@ -9,6 +9,7 @@ import type { Context as TraceContext, Span } from '@opentelemetry/api'
 import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
 import type { CacheStatus, ChatRequest, Classification, Protocol, Selection, TaskClass } from '../plugin/types.ts'
+import type { Conversation } from './affinity.ts'
 import { type BodyEnd, createBodyEnd } from './body-end.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
@@ -52,6 +53,8 @@ export class RequestContext {
   /** The class the client asked for with `x-switchyard-class` (route targets only). */
   forced?: TaskClass
   classification?: Classification
+  /** The conversation this request continues (conversation affinity), and its state before this turn. */
+  conversation?: { readonly key: string; readonly prior: Conversation | undefined }
   selection?: Selection
   cacheKey?: string
   cacheStatus?: CacheStatus

@@ -2,12 +2,15 @@
 import { ConflictError, messageOf } from '../errors.ts'
 import { EXPLICIT_LABEL_SOURCES, type LabelSource, type RetrainResult, type RollbackResult, type TaskClass } from '../plugin/types.ts'
 import type { LoadedPlugin } from '../plugin/load.ts'
+import { type Conversations, createConversations } from './affinity.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RecentDecisions, createRecentDecisions } from './history.ts'
 
 /** What learning keeps across config generations of one gateway. */
 export interface LearningState {
   readonly recent: RecentDecisions
+  /** Conversation affinity: class and backend per conversation. */
+  readonly conversations: Conversations
   /** The retrain under way, if any: never two at once. */
   running?: Promise<RetrainResult>
   /** Corrections recorded since the last retrain (for `retrain.everyCorrections`). */
@@ -16,7 +19,7 @@ export interface LearningState {
   last?: RetrainResult & { readonly atMs: number; readonly trigger: 'request' | 'background' }
 }
 
-export const createLearningState = (): LearningState => ({ recent: createRecentDecisions(), sinceRetrain: 0 })
+export const createLearningState = (): LearningState => ({ recent: createRecentDecisions(), conversations: createConversations(), sinceRetrain: 0 })
 
 /** The classifier a retrain and a rollback act on: the first configured one that can retrain. */
 export function activeClassifier(deps: GatewayDeps): LoadedPlugin<'classifier'> | undefined {

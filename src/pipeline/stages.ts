@@ -4,6 +4,7 @@ import { type Lookup, cacheKey, cacheRuntime, eligibleCaches, followFlight, look
 import { CANCELLED } from './body-end.ts'
 import type { RequestContext, Stage } from './context.ts'
 import type { PipelineEnv } from './env.ts'
+import { conversationKey, conversationOf, holdClass, preferBackend } from './affinity.ts'
 import { forward } from './forward.ts'
 import { type Target, candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
 import { checkModelAllowed } from '../http/auth.ts'
@@ -136,8 +137,13 @@ export const classifyStage: Stage = function classify(ctx, next) {
 async function classifyThenForward(ctx: RequestContext, target: Extract<Target, { kind: 'route' }>, next: () => Promise<Response>): Promise<Response> {
   const { deps } = ctx
   const { forced } = ctx
+  const key = target.route.affinity ? conversationKey(ctx.request, ctx.clientKey?.name) : undefined
+  const prior = key ? conversationOf(deps.learning.conversations, key) : undefined
+  if (key) ctx.conversation = { key, prior }
   const classify = () => classifyRequest(deps, ctx.request, target.route, ctx.signal)
-  const classification = await traceClassify(ctx, target.name, forced ? () => classify().then((c) => forceClass(c, forced)) : classify)
+  // A class the client forces wins; otherwise a conversation never steps down.
+  const decide = forced ? () => classify().then((c) => forceClass(c, forced)) : prior ? () => classify().then((c) => holdClass(c, prior)) : classify
+  const classification = await traceClassify(ctx, target.name, decide)
   ctx.classification = classification
   deps.emit({ stage: 'classify', requestId: ctx.requestId, timeMs: Date.now(), route: target.name, classification })
   return next()
@@ -146,7 +152,14 @@ async function classifyThenForward(ctx: RequestContext, target: Extract<Target, 
 export const selectStage: Stage = async function select(ctx, next) {
   const { deps, request, target, classification } = ctx
   const candidates = candidatesFor(deps, target, classification)
-  const selection = await traceSelect(ctx, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, ctx.signal))
+  const { conversation } = ctx
+  const selected = await traceSelect(ctx, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, ctx.signal))
+  const selection = conversation ? preferBackend(selected, conversation.prior) : selected
+  if (conversation && classification) {
+    deps.learning.conversations.set(conversation.key, {
+      label: classification.label, backend: selection.backend, model: selection.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now(),
+    })
+  }
   ctx.selection = selection
   deps.emit({ stage: 'select', requestId: ctx.requestId, timeMs: Date.now(), selection, backend: selection.backend, model: selection.model })
   return next()
