@@ -1,6 +1,8 @@
-/** The dashboard's browser script, served as `/dashboard/app.js`: SSE feed, /health tiles, explain box. */
+/** The dashboard's browser script, first part of `/dashboard/app.js`: SSE feed, /health tiles, explain box. */
 
 // Plain ES2020 for any current browser; data goes into the DOM as text only (never innerHTML).
+// FEEDBACK_JS and HISTORY_JS follow it in the same script: idCell(), feedbackCell(), errorMessage(), renderClassifier(),
+// renderRouteOptions(), setupHistory().
 export const CLIENT_JS = String.raw`'use strict'
 const MAX_ROWS = 100
 const SVG = 'http://www.w3.org/2000/svg'
@@ -22,6 +24,7 @@ function h(tag, props, ...children) {
 const fmtMs = (ms) => (ms === null || ms === undefined ? '–' : ms < 10 ? ms.toFixed(1) + ' ms' : ms < 1000 ? Math.round(ms) + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s')
 const fmtPct = (x) => (x === null || x === undefined ? '–' : Math.round(x * 100) + '%')
 const fmtNum = (x, d) => (x === null || x === undefined ? '–' : x.toFixed(d || 0))
+const fmtTokens = (input, output) => (output === null || output === undefined ? '–' : (input === null || input === undefined ? '' : input + '→') + output)
 const fmtTime = (t) => new Date(t).toLocaleTimeString([], { hour12: false })
 const classBadge = (label, confidence) =>
   label ? h('span', { class: 'cls cls-' + label }, label, confidence === null || confidence === undefined ? '' : ' ' + confidence.toFixed(2)) : h('span', { class: 'muted' }, 'named')
@@ -64,9 +67,9 @@ function bar(fraction, hot) {
 // Live feed
 function feedRow(d, fresh) {
   const failed = d.error !== null || (d.status !== null && d.status >= 400)
-  const tokens = d.outputTokens === null ? '–' : (d.inputTokens === null ? '' : d.inputTokens + '→') + d.outputTokens
   return h('tr', { 'data-id': d.id, class: [fresh ? 'fresh' : '', failed ? 'failed' : ''].join(' ').trim() || null },
     h('td', {}, fmtTime(d.timeMs)),
+    idCell(d.id),
     h('td', {}, d.route || h('span', { class: 'muted' }, d.requested || '–')),
     h('td', {}, classBadge(d.class, d.confidence)),
     h('td', { class: 'model' }, d.model || '–'),
@@ -74,14 +77,15 @@ function feedRow(d, fresh) {
     h('td', {}, d.cache || '–'),
     h('td', { class: 'num' }, fmtMs(d.ttftMs)),
     h('td', { class: 'num' }, fmtMs(d.durationMs)),
-    h('td', { class: 'num' }, tokens),
+    h('td', { class: 'num' }, fmtTokens(d.inputTokens, d.outputTokens)),
+    feedbackCell(d.id, d.class, null),
     h('td', { class: 'reasons' }, d.reasons.join('; ')))
 }
 
 function renderFeed(decisions) {
   const body = $('feed').tBodies[0]
   body.replaceChildren(...decisions.slice(0, MAX_ROWS).map((d) => feedRow(d, false)))
-  if (decisions.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colSpan: 10, class: 'muted' }, 'no requests yet: send one to this gateway')))
+  if (decisions.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colSpan: 12, class: 'muted' }, 'no requests yet: send one to this gateway')))
 }
 
 function addDecision(d) {
@@ -146,6 +150,8 @@ function renderHealth(health) {
         h('dt', {}, 'backends'), h('dd', {}, g.backends.join(', ') || '–')))
   })
   $('gpus').replaceChildren(...(gpus.length ? gpus : [h('p', { class: 'muted' }, 'no GPU reported (enable the nvidia-smi-probe plugin on a machine with an NVIDIA GPU)')]))
+  renderClassifier(health.classifier)
+  renderRouteOptions(Object.keys(health.routes || {}))
 }
 
 let healthTimer
@@ -171,7 +177,7 @@ async function explain(event) {
   try {
     const res = await fetch('/router/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     const r = await res.json()
-    if (!res.ok) throw new Error(r.error && r.error.message ? r.error.message : 'HTTP ' + res.status)
+    if (!res.ok) throw new Error(errorMessage(res, r))
     out.replaceChildren(
       h('div', { class: 'headline' }, r.class ? classBadge(r.class, r.confidence) : 'named model', ' → ',
         h('strong', { class: 'model' }, r.model || 'no model'), r.backend ? ' on ' : '', r.backend ? h('strong', { class: 'backend' }, r.backend) : ''),
@@ -212,6 +218,6 @@ async function connect() {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('explain').addEventListener('submit', explain)
-  connect()
+  setupHistory(connect())
 })
 `

@@ -6,6 +6,8 @@ import { createAggregates } from './aggregates.ts'
 import { createDecisionLog, isFailed } from './decisions.ts'
 import { createFeed } from './feed.ts'
 import { CLIENT_JS } from './client.ts'
+import { FEEDBACK_JS } from './client-feedback.ts'
+import { HISTORY_JS } from './client-history.ts'
 import { renderPage } from './page.ts'
 import { STYLE_CSS } from './style.ts'
 
@@ -51,14 +53,16 @@ export default definePlugin({
     const feed = createFeed({ snapshot, stats, statsIntervalMs: options.statsIntervalMs, maxStreamMs: options.maxStreamMs })
 
     const page = renderPage()
+    const script = CLIENT_JS + FEEDBACK_JS + HISTORY_JS
     const text = (body: string, type: string, status = 200) =>
       new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
-    // The page and its assets are public; data (state, events, /health details, explain) needs the admin key when
-    // one is set, which the page asks for once and keeps in a same-site cookie (EventSource cannot send headers).
+    // The page and its assets are public; data (state, events, /health details, explain, and the core's history and
+    // feedback endpoints the page calls) needs the admin key when one is set, which the page asks for once and keeps in
+    // a same-site cookie (EventSource cannot send headers; same-origin fetches send the cookie too).
     const routes: PluginRoute[] = [
       { method: 'GET', path: '/dashboard', public: true, handle: () => text(page, 'text/html') },
       { method: 'GET', path: '/dashboard/', public: true, handle: () => text(page, 'text/html') },
-      { method: 'GET', path: '/dashboard/app.js', public: true, handle: () => text(CLIENT_JS, 'text/javascript') },
+      { method: 'GET', path: '/dashboard/app.js', public: true, handle: () => text(script, 'text/javascript') },
       { method: 'GET', path: '/dashboard/app.css', public: true, handle: () => text(STYLE_CSS, 'text/css') },
       {
         method: 'GET',

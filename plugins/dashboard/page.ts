@@ -1,4 +1,4 @@
-/** The dashboard's HTML shell; the script (`/dashboard/app.js`) fills it from SSE and `/health`. */
+/** The dashboard's HTML shell: a Live and a History tab; the script (`/dashboard/app.js`) fills them from SSE, `/health` and `/router/history`. */
 
 export function renderPage(): string {
   return `<!doctype html>
@@ -17,8 +17,13 @@ export function renderPage(): string {
   <h1>switchyard</h1>
   <span id="conn" class="badge" data-state="connecting">connecting</span>
   <span id="totals" class="muted"></span>
+  <nav role="tablist">
+    <button type="button" role="tab" id="tab-live" aria-selected="true">Live</button>
+    <button type="button" role="tab" id="tab-history" aria-selected="false">History</button>
+  </nav>
+  <span id="classifier" class="muted"></span>
 </header>
-<main>
+<main id="view-live">
   <section class="wide">
     <h2>Backends</h2>
     <div id="backends" class="tiles"><p class="muted">waiting for /health…</p></div>
@@ -51,10 +56,32 @@ export function renderPage(): string {
     <h2>Live feed</h2>
     <table id="feed">
       <thead><tr>
-        <th>time</th><th>route</th><th>class</th><th>model</th><th>backend</th><th>cache</th>
-        <th class="num">TTFT</th><th class="num">total</th><th class="num">tokens</th><th>reasons</th>
+        <th>time</th><th title="end of x-switchyard-request-id; hover a row's id for all of it">id</th><th>route</th><th>class</th><th>model</th><th>backend</th><th>cache</th>
+        <th class="num">TTFT</th><th class="num">total</th><th class="num">tokens</th><th>feedback</th><th>reasons</th>
       </tr></thead>
-      <tbody><tr class="empty"><td colspan="10" class="muted">no requests yet: send one to this gateway</td></tr></tbody>
+      <tbody><tr class="empty"><td colspan="12" class="muted">no requests yet: send one to this gateway</td></tr></tbody>
+    </table>
+  </section>
+</main>
+<main id="view-history" hidden>
+  <section class="wide">
+    <h2>Decision history</h2>
+    <form id="history-filters" class="filters">
+      <label>route <select id="history-route"><option value="">any</option></select></label>
+      <label>class <select id="history-class"><option value="">any</option><option>SIMPLE</option><option>MODERATE</option><option>COMPLEX</option></select></label>
+      <label>since <select id="history-since">
+        <option value="3600000">last hour</option><option value="86400000" selected>last day</option><option value="604800000">last week</option><option value="">any time</option>
+      </select></label>
+      <label>limit <input id="history-limit" type="number" min="1" max="1000" value="100" size="5"></label>
+      <button type="submit">Load</button>
+      <span id="history-summary" class="muted"></span>
+    </form>
+    <table id="history-table">
+      <thead><tr>
+        <th>time</th><th>id</th><th>client</th><th>route</th><th>class</th><th>model</th><th>backend</th><th class="num">status</th><th>cache</th>
+        <th class="num">latency</th><th class="num">TTFT</th><th class="num">tokens</th><th>classifier version</th><th>feedback</th>
+      </tr></thead>
+      <tbody><tr class="empty"><td colspan="14" class="muted">loading…</td></tr></tbody>
     </table>
   </section>
 </main>

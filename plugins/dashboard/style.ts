@@ -49,4 +49,17 @@ button { background: var(--accent); color: #06121f; border: 0; border-radius: 4p
 #explain-result .headline { font-size: 15px; margin-bottom: 4px; }
 #explain-result ul { margin: 4px 0 0; padding-left: 18px; }
 #explain-result.error { border-color: var(--bad); color: #ffb3ad; }
+[hidden] { display: none !important; }
+nav { display: flex; gap: 4px; margin-left: 12px; }
+nav button { background: transparent; color: var(--muted); border: 1px solid var(--line); }
+nav button[aria-selected="true"] { background: var(--line); color: var(--text); }
+#classifier { margin-left: auto; }
+td.id code { font-size: 12px; color: var(--muted); }
+button.fb { background: transparent; color: var(--text); border: 1px solid var(--line); padding: 1px 6px; margin-right: 4px; font-weight: 500; font-size: 12px; }
+button.fb:hover:not(:disabled) { border-color: var(--accent); }
+button.fb:disabled { opacity: .35; cursor: default; }
+.fb-result.error, td.error { color: var(--bad); white-space: normal; }
+.badge.forced { margin-left: 4px; background: #3b2d55; color: #d8c4ff; }
+.filters { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
+select { background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; padding: 3px 6px; font: inherit; }
 `

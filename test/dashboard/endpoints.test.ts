@@ -36,7 +36,11 @@ describe('dashboard endpoints', () => {
     expect(await page.text()).toContain('/dashboard/app.js')
     const js = await fetch(`${env.gw.url}/dashboard/app.js`)
     expect(js.headers.get('content-type')).toContain('javascript')
-    expect(await js.text()).toContain('EventSource')
+    const script = await js.text()
+    expect(script).toContain('EventSource')
+    // One script: the feedback buttons and the History tab are appended to the live part.
+    expect(script).toContain('/router/feedback')
+    expect(script).toContain('/router/history')
     expect((await fetch(`${env.gw.url}/dashboard/app.css`)).status).toBe(200)
     const missing = await fetch(`${env.gw.url}/dashboard/nope.js`)
     expect(missing.status).toBe(404)

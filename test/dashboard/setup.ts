@@ -18,8 +18,8 @@ export interface TwoBackends {
 const GPU_FIXTURE = join(import.meta.dir, '../fixtures/nvidia-smi/two-gpus-one-busy.csv')
 const fakeGpus = { use: 'nvidia-smi-probe', options: { intervalMs: 200, command: ['sh', '-c', `cat '${GPU_FIXTURE}'`, 'sh'] } }
 
-/** `gpus`: the backends sit on GPUs 0 and 1 reported by a fake nvidia-smi. */
-export async function startTwoBackends(options: { gpus?: boolean } = {}): Promise<TwoBackends> {
+/** `gpus`: the backends sit on GPUs 0 and 1 reported by a fake nvidia-smi; `adminKey`: data endpoints need it (model endpoints need no key). */
+export async function startTwoBackends(options: { gpus?: boolean; adminKey?: string } = {}): Promise<TwoBackends> {
   const small = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b', 'qwen2.5-coder:7b'] })
   const big = startSimulator({ instant: true, models: ['deepseek-coder:33b'] })
   const gw = await startGateway({
@@ -28,6 +28,7 @@ export async function startTwoBackends(options: { gpus?: boolean } = {}): Promis
       { name: 'vllm', kind: 'openai', url: big.url, ...(options.gpus ? { gpu: 1 } : {}) },
     ],
     routes: ROUTES,
+    ...(options.adminKey ? { auth: { adminKey: options.adminKey } } : {}),
     // The keyword classifier, not whatever the default is, so prompts land in known classes.
     plugins: [{ use: 'keyword-classifier' }, ...fastProbes, ...(options.gpus ? [fakeGpus] : [])],
   })
