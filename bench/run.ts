@@ -18,7 +18,8 @@ const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAM
   --scenario NAME  only scenarios whose name contains NAME (openai-chat, ollama-stream-auto, auto, stream, ...)
   --peer portkey   add Portkey's gateway (installed into bench/.peer on first use)
   --write          replace the results section of BENCHMARKS.md
-  --micro          run the micro-benchmarks (bench/micro.ts) instead`
+  --micro          run the micro-benchmarks (bench/micro.ts) instead
+  --history        measure what recording each decision in the history costs (bench/history.ts) instead`
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
@@ -29,6 +30,7 @@ const { values: flags } = parseArgs({
     peer: { type: 'string' },
     write: { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
     connections: { type: 'string', default: '64' },
     rate: { type: 'string', default: '500' },
     streams: { type: 'string', default: '1000' },
@@ -41,8 +43,8 @@ if (flags.help) {
   console.log(USAGE)
   process.exit(0)
 }
-if (flags.micro) {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, 'micro.ts')], { stdout: 'inherit', stderr: 'inherit' })
+if (flags.micro || flags.history) {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, flags.micro ? 'micro.ts' : 'history.ts')], { stdout: 'inherit', stderr: 'inherit' })
   process.exit(await proc.exited)
 }
 if (flags.peer !== undefined && flags.peer !== 'portkey') {

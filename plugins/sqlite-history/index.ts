@@ -24,6 +24,7 @@ export default definePlugin({
     // One connection per file for the process: a reload keeps it (and what is queued), new settings included.
     const store = keep(`${path}\u0000${options.storePrompts}\u0000${options.maxRows}\u0000${options.maxAgeDays}\u0000${options.flushMs}`, () => openHistoryStore(path, { ...options, log }))
     return {
+      storesPrompts: options.storePrompts,
       dir: path === ':memory:' ? stateDir ?? baseDir : dirname(path),
       record: store.record,
       label: store.label,

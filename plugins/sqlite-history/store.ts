@@ -217,8 +217,12 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
     },
     record(decision) {
       pending.push(decision)
-      if (pending.length >= 500) flush()
-      else schedule()
+      // A full batch is written on the next turn of the event loop, never inside the request that filled it.
+      if (pending.length === 500) {
+        if (timer) clearTimeout(timer)
+        timer = setTimeout(flush, 0)
+        timer.unref?.()
+      } else schedule()
     },
     flush,
     label(requestId, label, source) {

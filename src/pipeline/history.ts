@@ -2,7 +2,7 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
-import { type DecisionRecord, type PipelineEvent, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
+import { type ChatRequest, type DecisionRecord, type PipelineEvent, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
 import { type BoundedMap, createBoundedMap } from './bounded-map.ts'
 import type { GatewayDeps } from './deps.ts'
 import { noteCorrection } from './learning.ts'
@@ -21,8 +21,15 @@ export type RecentDecisions = BoundedMap<string, RoutedDecision>
 
 export const createRecentDecisions = (): RecentDecisions => createBoundedMap(10_000)
 
-/** The same conversation text hashes the same (the key implicit feedback and de-duplication use). */
-export const promptHashOf = (text: string): string => Bun.hash(text).toString(36)
+/**
+ * The same conversation hashes the same (the key implicit feedback and de-duplication use). Chained per message, so
+ * no joined copy of a long conversation is built (that copy, kept until the batch is written, cost more than the rest).
+ */
+export function promptHashOf(messages: ChatRequest['messages']): string {
+  let h = 0n
+  for (const m of messages) h = Bun.hash.wyhash(m.content, h)
+  return h.toString(36)
+}
 
 const tier = (label: TaskClass) => TASK_CLASSES.indexOf(label)
 export const classAbove = (label: TaskClass): TaskClass => TASK_CLASSES[Math.min(tier(label) + 1, TASK_CLASSES.length - 1)]!
@@ -37,8 +44,8 @@ function classOfModel(route: RouteConfig, model: string): TaskClass | undefined 
 /** A request's last event (a response, or a cache hit) carries the whole decision. */
 export const isFinalEvent = (event: PipelineEvent): boolean => event.stage === 'response' || (event.stage === 'cache' && isCacheHit(event.cache))
 
-/** Builds the history row of a request from its last event. */
-export function decisionOf(event: PipelineEvent, text: string): DecisionRecord {
+/** Builds the history row of a request from its last event; the prompt text only when a store keeps prompts. */
+export function decisionOf(event: PipelineEvent, withPrompt: boolean): DecisionRecord {
   const request = event.request!
   const c = event.classification
   return {
@@ -47,7 +54,8 @@ export function decisionOf(event: PipelineEvent, text: string): DecisionRecord {
     classifierVersion: c?.version, forced: c?.forced, model: event.model ?? event.selection?.model,
     backend: event.backend ?? event.selection?.backend, status: event.status ?? 200, cache: event.cache,
     latencyMs: event.durationMs ?? 0, ttftMs: event.ttftMs, inputTokens: event.inputTokens, outputTokens: event.outputTokens,
-    error: event.error, promptHash: promptHashOf(text), features: c?.features, prompt: text,
+    error: event.error, promptHash: promptHashOf(request.messages), features: c?.features,
+    ...(withPrompt ? { prompt: requestText(request) } : {}),
   }
 }
 
@@ -72,7 +80,7 @@ function retryCorrection(deps: GatewayDeps, decision: DecisionRecord): { id: str
 export function recordDecision(deps: GatewayDeps, event: PipelineEvent): void {
   const stores = deps.plugins.of('history')
   if (stores.length === 0 || !event.request) return
-  const decision = decisionOf(event, requestText(event.request))
+  const decision = decisionOf(event, stores.some((s) => s.instance.storesPrompts))
   const correction = deps.config.feedback.implicit ? retryCorrection(deps, decision) : undefined
   if (decision.forced) noteCorrection(deps)
   if (decision.route && decision.label && decision.status < 400) {

@@ -354,6 +354,8 @@ export interface Hooks {
     state?(): HistoryState
     /** Directory beside the store, where versioned classifier weights go. */
     readonly dir: string
+    /** The store keeps prompt text: only then does the core put it in the record. */
+    readonly storesPrompts?: boolean
   }
 }
 
