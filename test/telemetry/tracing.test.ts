@@ -58,6 +58,7 @@ describe('traces', () => {
       'switchyard.route': 'auto', 'switchyard.class': res.headers.get('x-switchyard-class')!, 'switchyard.classifier': 'keyword-classifier',
       'switchyard.backend': 'gpu0', 'switchyard.fallback_count': 0, 'http.response.status_code': 200, 'http.route': '/v1/chat/completions',
       'gen_ai.request.model': 'auto', 'gen_ai.response.model': 'qwen2.5-coder:7b',
+      'switchyard.request_id': res.headers.get('x-switchyard-request-id')!,
     })
     expect(server.attributes['switchyard.confidence']).toBeNumber()
     expect(childrenOf(spans, server).map((s) => s.name).sort()).toEqual(['chat qwen2.5-coder:7b', 'router.classify', 'router.select'])
