@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'forbidden',
   'not_found',
   'conflict',
+  'retrain_failed',
   'internal_error',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -136,6 +137,13 @@ export class ConflictError extends SwitchyardError {
   readonly status = 409
   readonly code = 'conflict'
   override readonly name = 'ConflictError'
+}
+
+/** A retrain broke (threw, ran out of memory, could not write its weights); the model in use keeps serving. */
+export class RetrainFailedError extends SwitchyardError {
+  readonly status = 500
+  readonly code = 'retrain_failed'
+  override readonly name = 'RetrainFailedError'
 }
 
 /** A config file or plugin entry failed validation; lists every issue with its path. Never an HTTP response. */

@@ -1,5 +1,5 @@
 /** Feedback, retraining and rollback: what the learning endpoints do, shared with the background retrain. */
-import { ConflictError, messageOf } from '../errors.ts'
+import { ConflictError, RetrainFailedError, SwitchyardError, messageOf } from '../errors.ts'
 import { EXPLICIT_LABEL_SOURCES, type LabelSource, type RetrainResult, type RollbackResult, type TaskClass } from '../plugin/types.ts'
 import type { LoadedPlugin } from '../plugin/load.ts'
 import { type Conversations, createConversations } from './affinity.ts'
@@ -73,6 +73,10 @@ export async function retrainNow(deps: GatewayDeps, signal: AbortSignal, trigger
     // Memoized decisions were made by the old model.
     if (result.promoted) deps.classifications.clear()
     return result
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw error
+    const serving = classifier.instance.version?.() ?? 'the current model'
+    throw new RetrainFailedError(`retrain failed; ${serving} keeps serving: ${messageOf(error)}`, { cause: error })
   } finally {
     state.running = undefined
   }
@@ -83,7 +87,12 @@ export async function rollbackNow(deps: GatewayDeps): Promise<RollbackResult> {
   if (!classifier) throw new ConflictError('no configured classifier keeps versions to roll back to')
   if (deps.learning.running) throw new ConflictError('a retrain is running; roll back when it has finished')
   const history = deps.plugins.of('history')[0]
-  const result = await classifier.instance.rollback!(history?.instance.dir ?? deps.stateDir)
-  deps.classifications.clear()
-  return result
+  try {
+    const result = await classifier.instance.rollback!(history?.instance.dir ?? deps.stateDir)
+    deps.classifications.clear()
+    return result
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw error
+    throw new ConflictError(`rollback failed; the current version keeps serving: ${messageOf(error)}`, { cause: error })
+  }
 }
