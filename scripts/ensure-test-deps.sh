@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Before `npm test`: the suite talks to a real redis-server, promtool and Debian's chromium.
+# Before `npm test`: the suite talks to a real redis-server, promtool and Debian's chromium, and validates
+# deploy/compose.yaml with Debian's docker-compose (no Docker engine needed).
 # Install whichever is missing through apt-get when that is possible (root, Debian); otherwise say what to install.
 set -u
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test dependencies with apt-get: ${need[*]}"
