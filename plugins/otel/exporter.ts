@@ -1,24 +1,36 @@
 /**
  * The OTLP/HTTP trace exporter with a transport on Bun's `fetch`. Everything but the transport is the SDK's own:
- * the exporter base (bounded export queue, self-metrics), the protobuf and JSON serializers, and the endpoint,
- * header, timeout and compression settings from options and the standard `OTEL_EXPORTER_OTLP_*` variables.
+ * the exporter base (bounded export queue, self-metrics) and the protobuf and JSON serializers. The endpoint, header,
+ * timeout and compression settings come resolved from the plugin (settings.ts, which reads the standard
+ * `OTEL_EXPORTER_OTLP_*` variables once and says which value it could not parse); used on its own, without them, the
+ * exporter reads those variables through the SDK's configuration helpers.
  *
  * Why: the SDK's Node transport pipes each export through a `node:http` request, which under Bun cost the gateway
  * ~20 µs of CPU per traced request at saturation (BENCHMARKS.md); `fetch` sends the same bytes for close to nothing.
  */
 import { diag } from '@opentelemetry/api'
 import {
+  CompressionAlgorithm,
   type ExportResponse,
   type IExporterTransport,
   OTLPExporterBase,
   OTLPExporterError,
   createOtlpNetworkExportDelegate,
+  getSharedConfigurationDefaults,
+  mergeOtlpSharedConfigurationWithDefaults,
 } from '@opentelemetry/otlp-exporter-base'
 import { convertLegacyHttpOptions, createOtlpHttpExporterMetrics } from '@opentelemetry/otlp-exporter-base/node-http'
 import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace'
 
 export type OtlpEncoding = 'protobuf' | 'json'
+
+/** Export settings resolved by the plugin; the exporter then reads no variable itself. */
+export interface OtlpHttpSettings {
+  readonly headers: Readonly<Record<string, string>>
+  readonly timeoutMs: number
+  readonly compression: 'gzip' | 'none'
+}
 
 /** The semantic-conventions component type of an OTLP/HTTP span exporter (its self-metrics carry it). */
 const COMPONENT_TYPE = 'otlp_http_span_exporter'
@@ -99,11 +111,27 @@ class RetryingTransport implements IExporterTransport {
   }
 }
 
-/** A span exporter to `url` (or the OTLP env variables' endpoint when undefined), protobuf or JSON encoded. */
+/** The exporter configuration from resolved settings: the SDK's shared defaults (concurrency) and nothing from env. */
+function resolvedOptions(url: string, contentType: string, settings: OtlpHttpSettings) {
+  const headers = { ...settings.headers, 'Content-Type': contentType }
+  const compression = settings.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE
+  const shared = mergeOtlpSharedConfigurationWithDefaults({ timeoutMillis: settings.timeoutMs, compression }, {}, getSharedConfigurationDefaults())
+  return { ...shared, url, headers: () => headers }
+}
+
+/**
+ * A span exporter to `url`, protobuf or JSON encoded, with `settings` as given; without settings, the endpoint (when
+ * `url` is undefined), headers, timeout and compression come from the `OTEL_EXPORTER_OTLP_*` variables.
+ */
 export class FetchOtlpTraceExporter extends OTLPExporterBase<ReadableSpan[]> {
-  constructor(url: string | undefined, encoding: OtlpEncoding) {
+  constructor(url: string, encoding: OtlpEncoding, settings: OtlpHttpSettings)
+  constructor(url: string | undefined, encoding: OtlpEncoding)
+  constructor(url: string | undefined, encoding: OtlpEncoding, settings?: OtlpHttpSettings) {
     const contentType = encoding === 'json' ? 'application/json' : 'application/x-protobuf'
-    const options = convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': contentType })
+    const options =
+      settings && url !== undefined
+        ? resolvedOptions(url, contentType, settings)
+        : convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': contentType })
     const serializer = encoding === 'json' ? JsonTraceSerializer : ProtobufTraceSerializer
     const metrics = createOtlpHttpExporterMetrics(COMPONENT_TYPE, TraceExporterMetricsHelper, options.url, undefined)
     const transport = new RetryingTransport(new FetchTransport(options))

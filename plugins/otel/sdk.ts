@@ -3,17 +3,12 @@ import { ProxyTracerProvider, context, propagation, trace } from '@opentelemetry
 // The SDK and its exporters are loaded only when tracing starts: importing them costs ~33 MB of resident memory,
 // which a gateway that does not trace should not carry.
 import type { NodeSDK } from '@opentelemetry/sdk-node'
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace'
 import type { Logger } from 'switchyard/plugin'
-
-export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const
-export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number]
-
-export interface TracingOptions {
-  readonly endpoint?: string
-  readonly protocol?: OtlpProtocol
-  readonly serviceName?: string
-  readonly samplerRatio?: number
-}
+import type { DroppedSpans } from './dropped-spans.ts'
+import type { Env } from './env.ts'
+import type { TracingOptions } from './options.ts'
+import { type SamplerSettings, type TracingOn, type TracingSettings, resolveTracingSettings } from './settings.ts'
 
 /** What `startTracing` decided, for the log line and for tests. */
 export type TracingState = 'started' | 'reused' | 'disabled'
@@ -21,6 +16,8 @@ export type TracingState = 'started' | 'reused' | 'disabled'
 interface Running {
   readonly sdk: NodeSDK
   readonly key: string
+  readonly settings: TracingOn
+  readonly dropped?: DroppedSpans
 }
 
 /**
@@ -29,8 +26,6 @@ interface Running {
  */
 let running: Running | undefined
 
-const env = (name: string) => process.env[name]?.trim() || undefined
-
 /** A flushable provider (the SDK's, ours or one a `--preload` registered) behind the API's proxy. */
 function registeredProvider(): { forceFlush(): Promise<void> } | undefined {
   const global = trace.getTracerProvider()
@@ -38,70 +33,98 @@ function registeredProvider(): { forceFlush(): Promise<void> } | undefined {
   return 'forceFlush' in delegate && typeof delegate.forceFlush === 'function' ? (delegate as { forceFlush(): Promise<void> }) : undefined
 }
 
-function resolve(options: TracingOptions) {
-  const endpoint = options.endpoint ?? env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? env('OTEL_EXPORTER_OTLP_ENDPOINT')
-  const protocol = options.protocol ?? env('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? env('OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf'
-  const serviceName = options.serviceName ?? env('OTEL_SERVICE_NAME') ?? 'switchyard'
-  return { endpoint, protocol, serviceName, samplerRatio: options.samplerRatio }
-}
-
 /**
- * Register the SDK unless tracing is off (no endpoint, `OTEL_SDK_DISABLED=true`,
- * `OTEL_TRACES_EXPORTER=none`) or a provider is already registered (ours from an earlier config
- * generation, or one the host process set up): then reuse it. Changing endpoint, protocol,
- * service name or sampler takes a restart; the log says so.
+ * Register the SDK unless tracing is off (`OTEL_SDK_DISABLED=true`, exporter `none`, no OTLP endpoint and no
+ * console exporter) or a provider is already registered (ours from an earlier config generation, or one the host
+ * process set up): then reuse it. Changing any tracing setting takes a restart; the log says so.
+ * `env` is the environment to read the `OTEL_*` variables from (tests pass their own).
  */
 let queue: Promise<unknown> = Promise.resolve()
 
-export function startTracing(options: TracingOptions, log: Logger): Promise<TracingState> {
+export function startTracing(options: TracingOptions, log: Logger, env: Env = process.env): Promise<TracingState> {
   // One at a time: the SDK loads asynchronously, and two config generations must not both register one.
-  const next = queue.then(() => start(options, log))
+  const next = queue.then(() => start(options, log, env))
   queue = next.catch(() => {})
   return next
 }
 
-async function start(options: TracingOptions, log: Logger): Promise<TracingState> {
-  const r = resolve(options)
-  const key = JSON.stringify(r)
+async function start(options: TracingOptions, log: Logger, env: Env): Promise<TracingState> {
+  // Warnings about the environment are said once, when a pipeline is set up (or found off), not on every reload.
+  const warnings: string[] = []
+  const settings = resolveTracingSettings(options, env, (w) => void warnings.push(w))
+  const key = JSON.stringify(settings)
   if (running && registeredProvider()) {
-    if (running.key !== key) log.warn('otel options changed; endpoint, protocol, service name and sampler apply after a restart')
+    if (running.key !== key) log.warn('otel settings changed; the tracing pipeline (endpoint, protocol, sampler, batching, ...) changes after a restart')
     return 'reused'
   }
   if (registeredProvider()) {
     log.info('an OpenTelemetry tracer provider is already registered; using it')
     return 'reused'
   }
-  if (env('OTEL_SDK_DISABLED') === 'true' || env('OTEL_TRACES_EXPORTER') === 'none' || !r.endpoint) {
-    log.debug('tracing off (no OTLP endpoint, or disabled by env)')
+  for (const w of warnings) log.warn(w)
+  if (settings.off !== undefined) {
+    log.debug('tracing off', { reason: settings.off })
     return 'disabled'
   }
-  if (r.protocol !== 'http/protobuf' && r.protocol !== 'http/json') {
-    log.warn(`OTLP protocol "${r.protocol}" is not supported; using http/protobuf (port 4318)`)
-  }
-  // An explicit base endpoint gets the signal path; the per-signal env var is used as-is by the exporter.
-  const url = options.endpoint ? `${options.endpoint.replace(/\/+$/, '')}/v1/traces` : undefined
-  const [{ NodeSDK }, { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/sdk-trace'),
-  ])
-  const { FetchOtlpTraceExporter } = await import('./exporter.ts')
-  const exporter = new FetchOtlpTraceExporter(url, r.protocol === 'http/json' ? 'json' : 'protobuf')
-  const sampler = r.samplerRatio === undefined ? undefined : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r.samplerRatio) })
+  const [{ NodeSDK }, sdkTrace] = await Promise.all([import('@opentelemetry/sdk-node'), import('@opentelemetry/sdk-trace')])
+  const { processors, dropped } = await createSpanProcessors(settings, sdkTrace, log)
   const sdk = new NodeSDK({
-    serviceName: r.serviceName,
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
-    sampler,
+    serviceName: settings.serviceName,
+    spanProcessors: processors,
+    sampler: createSampler(settings.sampler, sdkTrace),
     instrumentations: [],
     metricReaders: [],
     logRecordProcessors: [],
   })
   sdk.start()
-  running = { sdk, key }
+  running = { sdk, key, settings, dropped }
   // Spans still queued when the event loop drains are exported; signals go through the gateway's close().
   process.once('beforeExit', () => void shutdownTracing())
-  log.info('tracing on', { endpoint: r.endpoint, protocol: r.protocol, service: r.serviceName })
+  log.info('tracing on', {
+    endpoint: settings.otlp?.url, protocol: settings.otlp?.protocol, console: settings.console || undefined, service: settings.serviceName,
+    sampler: settings.sampler.ratio === undefined ? settings.sampler.name : `${settings.sampler.name}:${settings.sampler.ratio}`,
+    scheduleDelayMs: settings.batch.scheduledDelayMillis,
+  })
   return 'started'
 }
+
+type SdkTrace = typeof import('@opentelemetry/sdk-trace')
+
+/** OTLP through a batch processor (drops counted), console through a simple one, as the SDK wires them from env. */
+async function createSpanProcessors(settings: TracingOn, sdkTrace: SdkTrace, log: Logger): Promise<{ processors: SpanProcessor[]; dropped?: DroppedSpans }> {
+  const processors: SpanProcessor[] = []
+  let dropped: DroppedSpans | undefined
+  if (settings.otlp) {
+    const [{ FetchOtlpTraceExporter }, { startDroppedSpanCounter }] = await Promise.all([import('./exporter.ts'), import('./dropped-spans.ts')])
+    const { url, protocol, ...http } = settings.otlp
+    const exporter = new FetchOtlpTraceExporter(url, protocol === 'http/json' ? 'json' : 'protobuf', http)
+    dropped = startDroppedSpanCounter({ log, maxQueueSize: settings.batch.maxQueueSize })
+    processors.push(new sdkTrace.BatchSpanProcessor({ exporter, ...settings.batch, selfObsMeterProvider: dropped.meterProvider }))
+  }
+  if (settings.console) processors.push(new sdkTrace.SimpleSpanProcessor({ exporter: new sdkTrace.ConsoleSpanExporter() }))
+  return { processors, dropped }
+}
+
+export function createSampler({ name, ratio = 1 }: SamplerSettings, sdkTrace: SdkTrace): Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdkTrace
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler()
+    case 'always_off':
+      return new AlwaysOffSampler()
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio)
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() })
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) })
+  }
+}
+
+/** The settings of the pipeline this process runs, when it started one (tests, diagnostics). */
+export const runningTracing = (): TracingSettings | undefined => running?.settings
 
 /** Export what is queued now; used by `close()` on a reload or shutdown, which must not stop tracing. */
 export async function flushTracing(): Promise<void> {
@@ -114,6 +137,7 @@ export async function shutdownTracing(): Promise<void> {
   running = undefined
   if (!current) return
   await current.sdk.shutdown().catch(() => {})
+  current.dropped?.close()
   trace.disable()
   context.disable()
   propagation.disable()

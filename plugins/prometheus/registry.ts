@@ -56,6 +56,8 @@ export interface Histogram {
 
 export interface Registry {
   counter(name: string, help: string, labelNames: readonly string[]): Counter
+  /** A counter kept elsewhere, read when rendered; no sample while `read` answers undefined. */
+  counterFrom(name: string, help: string, read: () => number | undefined): void
   gauge(name: string, help: string, labelNames: readonly string[]): Gauge
   histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram
   /** The exposition text of every metric, in registration order. */
@@ -106,6 +108,16 @@ export function createRegistry(): Registry {
     counter(name, help, labelNames) {
       const m = simple(name, help, labelNames, 'counter')
       return { inc: (labels, by = 1) => m.add(labels, by, false), bind: m.bind }
+    },
+    counterFrom(name, help, read) {
+      metrics.push({
+        name,
+        render(out) {
+          header(out, name, help, 'counter')
+          const value = read()
+          if (value !== undefined) out.push(`${name} ${formatValue(value)}`)
+        },
+      })
     },
     gauge(name, help, labelNames) {
       const m = simple(name, help, labelNames, 'gauge')
