@@ -19,7 +19,8 @@ const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAM
   --peer portkey   add Portkey's gateway (installed into bench/.peer on first use)
   --write          replace the results section of BENCHMARKS.md
   --micro          run the micro-benchmarks (bench/micro.ts) instead
-  --history        measure what recording each decision in the history costs (bench/history.ts) instead`
+  --history        measure what recording each decision in the history costs (bench/history.ts) instead
+  --retrain        request latency while the classifier retrains on the same gateway (bench/retrain.ts) instead`
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
@@ -31,6 +32,7 @@ const { values: flags } = parseArgs({
     write: { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
     history: { type: 'boolean', default: false },
+    retrain: { type: 'boolean', default: false },
     connections: { type: 'string', default: '64' },
     rate: { type: 'string', default: '500' },
     streams: { type: 'string', default: '1000' },
@@ -43,8 +45,9 @@ if (flags.help) {
   console.log(USAGE)
   process.exit(0)
 }
-if (flags.micro || flags.history) {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, flags.micro ? 'micro.ts' : 'history.ts')], { stdout: 'inherit', stderr: 'inherit' })
+if (flags.micro || flags.history || flags.retrain) {
+  const script = flags.micro ? 'micro.ts' : flags.history ? 'history.ts' : 'retrain.ts'
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, script)], { stdout: 'inherit', stderr: 'inherit' })
   process.exit(await proc.exited)
 }
 if (flags.peer !== undefined && flags.peer !== 'portkey') {

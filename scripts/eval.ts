@@ -10,15 +10,26 @@ import { isNonCommercial, readExtraRows, readRows, rowRequest } from '../plugins
 import type { LabelledRow } from '../plugins/learned-classifier/dataset.ts'
 import { createFeaturizer } from '../plugins/learned-classifier/featurize.ts'
 import { DEFAULT_TRAIN_OPTIONS } from '../plugins/learned-classifier/train.ts'
+import { expectedCalibrationError, logitsEce } from '../plugins/learned-classifier/calibration.ts'
+import { decodeModel } from '../plugins/learned-classifier/model.ts'
+import { DEFAULT_WEIGHTS_PATH, resolveWeightsPath } from '../plugins/learned-classifier/index.ts'
+import { temperatureOf } from '../plugins/learned-classifier/predictor.ts'
+import { runAdapt } from './adapt.ts'
 import { computeReport, formatReport } from './classifier-report.ts'
 import type { Prediction, Report } from './classifier-report.ts'
 import { messageOf } from '../src/errors.ts'
 import { resolve } from 'node:path'
 import { loadConfig } from '../src/config/load.ts'
+import { DEFAULT_DATA, SUPPLEMENT } from './train.ts'
 
-const USAGE = `usage: bun scripts/eval.ts --data FILE.jsonl [--classifier NAME] [--options JSON] [--config FILE]
+const USAGE = `usage: bun scripts/eval.ts [--data FILE.jsonl] [--classifier NAME] [--options JSON] [--config FILE]
        [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc] [--extra FILE.jsonl]...]
-  --extra FILE   with --folds: rows added to every training split and never scored (repeatable or comma-separated)`
+       bun scripts/eval.ts --adapt [--json]
+  no arguments   the published evaluation of the learned classifier: --data ${DEFAULT_DATA} --folds 5 --extra ${SUPPLEMENT},
+                 then the shipped weights over the whole file (latency)
+  --data FILE    labelled JSONL (default ${DEFAULT_DATA})
+  --extra FILE   with --folds: rows added to every training split and never scored (repeatable or comma-separated)
+  --adapt        learning from corrections: policy shift and new-source scenarios through the retrain hook (fixed seeds)`
 
 const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
@@ -45,8 +56,8 @@ async function runClassifier(rows: readonly LabelledRow[], choice: ClassifierCho
   const held: HeldOut[] = []
   const latencies: number[] = []
   try {
-    // Warm up so one-time JIT and lazy work do not count as per-prompt latency.
-    for (const row of rows.slice(0, 50)) await instance.classify(rowRequest(row), controller.signal)
+    // Warm up on the whole file once so one-time JIT and lazy work do not count as per-prompt latency.
+    for (const row of rows) await instance.classify(rowRequest(row), controller.signal)
     for (const [i, row] of rows.entries()) {
       const req = rowRequest(row)
       const start = Bun.nanoseconds()
@@ -61,6 +72,8 @@ async function runClassifier(rows: readonly LabelledRow[], choice: ClassifierCho
   return { held, latencies }
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4
+
 const toPredictions = (rows: readonly LabelledRow[], held: readonly HeldOut[]): Prediction[] =>
   held.map((h) => ({ label: rows[h.row]!.label, predicted: h.predicted, source: rows[h.row]!.source }))
 
@@ -69,14 +82,26 @@ async function main() {
     options: {
       data: { type: 'string' }, classifier: { type: 'string' }, options: { type: 'string' }, config: { type: 'string' },
       json: { type: 'boolean', default: false }, predictions: { type: 'string' }, folds: { type: 'string' },
-      seed: { type: 'string', default: '1' }, extra: { type: 'string', multiple: true }, 'exclude-nc': { type: 'boolean', default: false }, help: { type: 'boolean' },
+      seed: { type: 'string', default: '1' }, extra: { type: 'string', multiple: true }, 'exclude-nc': { type: 'boolean', default: false },
+      adapt: { type: 'boolean', default: false }, help: { type: 'boolean' },
     },
   })
-  if (values.help || !values.data) {
+  if (values.help) {
     console.log(USAGE)
-    process.exit(values.help ? 0 : 2)
+    process.exit(0)
   }
-  const rows = await readRows(values.data)
+  if (values.adapt) {
+    const out = await runAdapt()
+    if (values.json) console.log(JSON.stringify(out))
+    return
+  }
+  // No arguments: the published run (grouped CV with the supplement, then the shipped weights for latency).
+  const published = process.argv.length <= 2
+  if (published) {
+    values.folds = '5'
+    values.extra = [SUPPLEMENT]
+  }
+  const rows = await readRows(values.data ?? DEFAULT_DATA)
   const choice: ClassifierChoice = values.config
     ? await classifierFromConfig(values.config)
     : { name: values.classifier ?? 'learned-classifier', options: values.options ? JSON.parse(values.options) : {}, baseDir: process.cwd(), gateway: { backends: [] } }
@@ -99,8 +124,10 @@ async function main() {
       return (Bun.nanoseconds() - t) / 1000
     })
     const extraRows = (await readExtraRows(values.extra)).filter((r) => !values['exclude-nc'] || !isNonCommercial(r))
+    const weightsPath = typeof (opts as { weights?: unknown }).weights === 'string' ? resolveWeightsPath((opts as { weights: string }).weights, choice.baseDir) : DEFAULT_WEIGHTS_PATH
+    const temperature = temperatureOf(decodeModel(await Bun.file(weightsPath).json()))
     const input = {
-      rows, vectors, train: { ...DEFAULT_TRAIN_OPTIONS, seed }, excludeNonCommercial: values['exclude-nc'],
+      rows, vectors, train: { ...DEFAULT_TRAIN_OPTIONS, seed }, excludeNonCommercial: values['exclude-nc'], temperature,
       extra: extraRows.map((r) => ({ fv: featurize(rowRequest(r)), label: r.label })),
       bias: TASK_CLASSES.map((c) => opts.bias?.[c] ?? 0) as [number, number, number],
     }
@@ -111,12 +138,27 @@ async function main() {
     const elapsed = (Bun.nanoseconds() - start) / 1e9
     console.log(formatReport(`${choice.name} leave-one-source-out`, loso))
     console.log(`cross-validation took ${elapsed.toFixed(1)} s\n`)
-    extra = { folds: k, extra_training_rows: extraRows.length, leave_one_source_out: { accuracy: loso.accuracy, macro_f1: loso.macro_f1, per_source: loso.per_source } }
+    // Calibration of the held-out predictions: raw logits, and divided by the weights file's temperature.
+    const labels = held.map((h) => rows[h.row]!.label)
+    const ece = { raw: round4(logitsEce(held.map((h) => h.logits!), labels)), calibrated: round4(logitsEce(held.map((h) => h.logits!), labels, temperature)), temperature }
+    console.log(`calibration, held out (10 bins): ECE ${ece.raw} raw, ${ece.calibrated} with the weights' temperature ${temperature}\n`)
+    extra = { folds: k, extra_training_rows: extraRows.length, ece, leave_one_source_out: { accuracy: loso.accuracy, macro_f1: loso.macro_f1, per_source: loso.per_source } }
   } else {
     ;({ held, latencies } = await runClassifier(rows, choice))
   }
   const report: Report = computeReport(toPredictions(rows, held), latencies)
   console.log(formatReport(title, report))
+  if (!values.folds) {
+    const ece = round4(expectedCalibrationError(held.map((h) => h.confidence), held.map((h) => h.predicted === rows[h.row]!.label)))
+    console.log(`ECE on this file (10 bins): ${ece}${choice.name === 'learned-classifier' ? ' (the shipped weights were trained on these rows: not a held-out figure)' : ''}\n`)
+    extra = { ece }
+  }
+  if (published) {
+    const shipped = await runClassifier(rows, choice)
+    const fit = computeReport(toPredictions(rows, shipped.held), shipped.latencies)
+    console.log(formatReport('learned-classifier shipped weights on their own training rows (latency; not a quality measure)', fit))
+    extra = { ...extra, shipped: { accuracy: fit.accuracy, macro_f1: fit.macro_f1, latency_us: fit.latency_us } }
+  }
   if (values.predictions) {
     const lines = held.map((h) => JSON.stringify({ id: rows[h.row]!.id, label: rows[h.row]!.label, predicted: h.predicted, confidence: Math.round(h.confidence * 1e4) / 1e4 }))
     await Bun.write(values.predictions, `${lines.join('\n')}\n`)

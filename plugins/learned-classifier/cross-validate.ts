@@ -1,11 +1,14 @@
 /** Leak-free validation splits: near-duplicate clusters of prompts, assigned whole to grouped folds. */
+import { TASK_CLASSES } from 'switchyard/plugin'
 import type { TaskClass } from 'switchyard/plugin'
+import { calibratedProbabilities, expectedCalibrationError, fitTemperature, logitsEce } from './calibration.ts'
 import { argmaxClass, softmaxScores } from '../heuristic-classifier/index.ts'
 import { isNonCommercial } from './dataset.ts'
 import type { LabelledRow } from './dataset.ts'
 import type { FeatureVector } from './featurize.ts'
 import { modelLogits } from './model.ts'
 import { createRandom, shuffleInPlace, trainModel } from './train.ts'
+import { runSteps, runStepsAsync } from './yielder.ts'
 import type { TrainExample, TrainOptions } from './train.ts'
 
 const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
@@ -15,6 +18,15 @@ const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').tri
  * 3-shingles) with union-find; returns a group id per prompt. Rows in one group never straddle folds.
  */
 export function nearDuplicateGroups(prompts: readonly string[]): number[] {
+  return runSteps(nearDuplicateSteps(prompts))
+}
+
+/** `nearDuplicateGroups` that gives the event loop a turn now and then (a retrain inside the gateway). */
+export function nearDuplicateGroupsAsync(prompts: readonly string[], tick: () => Promise<void> | undefined): Promise<number[]> {
+  return runStepsAsync(nearDuplicateSteps(prompts), tick)
+}
+
+function* nearDuplicateSteps(prompts: readonly string[]): Generator<void, number[]> {
   const parent = prompts.map((_, i) => i)
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -30,7 +42,8 @@ export function nearDuplicateGroups(prompts: readonly string[]): number[] {
   }
   const byPrefix = new Map<string, number>()
   const shingles: Set<string>[] = []
-  prompts.forEach((p, i) => {
+  for (const [i, p] of prompts.entries()) {
+    if (i % 64 === 0) yield
     const norm = normalize(p)
     const prefix = norm.slice(0, 48)
     const seen = byPrefix.get(prefix)
@@ -40,19 +53,22 @@ export function nearDuplicateGroups(prompts: readonly string[]): number[] {
     const set = new Set<string>()
     for (let j = 0; j + 3 <= words.length; j++) set.add(`${words[j]} ${words[j + 1]} ${words[j + 2]}`)
     shingles.push(set)
-  })
+  }
   // Candidate pairs share a rare shingle; common boilerplate ("you are given an") is skipped.
   const postings = new Map<string, number[]>()
-  shingles.forEach((set, i) => {
+  for (const [i, set] of shingles.entries()) {
+    if (i % 64 === 0) yield
     for (const s of set) {
       const list = postings.get(s)
       if (list) list.push(i)
       else postings.set(s, [i])
     }
-  })
+  }
   const checked = new Set<number>()
+  let lists = 0
   for (const list of postings.values()) {
     if (list.length < 2 || list.length > 40) continue
+    if (++lists % 64 === 0) yield
     for (let x = 0; x < list.length; x++) {
       for (let y = x + 1; y < list.length; y++) {
         const a = list[x]!
@@ -109,6 +125,8 @@ export interface HeldOut {
   readonly row: number
   readonly predicted: TaskClass
   readonly confidence: number
+  /** The model's raw logits (before temperature and bias), for calibration; absent for classifiers without them. */
+  readonly logits?: readonly [number, number, number]
 }
 
 export interface ValidationInput {
@@ -118,6 +136,8 @@ export interface ValidationInput {
   readonly train: Partial<TrainOptions>
   /** Added to class logits at prediction time, as the plugin's `bias` option does. */
   readonly bias: readonly [number, number, number]
+  /** Divides the logits before the bias is added, as classify does with a weights file's `meta.temperature`; 1 when absent. */
+  readonly temperature?: number
   /** Leave non-commercially licensed rows out of every training split (they are still scored). */
   readonly excludeNonCommercial: boolean
   /** Added to every training split and never scored (a supplement), so the scored rows' numbers stay honest. */
@@ -131,10 +151,11 @@ function fitAndPredict(input: ValidationInput, trainRows: readonly number[], tes
     .map((i) => ({ fv: input.vectors[i]!, label: input.rows[i]!.label }))
   const model = trainModel([...examples, ...(input.extra ?? [])], input.train)
   return testRows.map((row) => {
-    const [s, m, c] = modelLogits(model, input.vectors[row]!)
-    const scores = softmaxScores({ SIMPLE: s + input.bias[0], MODERATE: m + input.bias[1], COMPLEX: c + input.bias[2] })
+    const logits = modelLogits(model, input.vectors[row]!)
+    const t = input.temperature ?? 1
+    const scores = softmaxScores({ SIMPLE: logits[0] / t + input.bias[0], MODERATE: logits[1] / t + input.bias[1], COMPLEX: logits[2] / t + input.bias[2] })
     const predicted = argmaxClass(scores)
-    return { row, predicted, confidence: scores[predicted] }
+    return { row, predicted, confidence: scores[predicted], logits }
   })
 }
 
@@ -161,4 +182,30 @@ export function leaveOneSourceOut(input: ValidationInput): HeldOut[] {
     out.push(...fitAndPredict(input, train, test))
   }
   return out.sort((a, b) => a.row - b.row)
+}
+
+/**
+ * The temperature for a model trained on all of `input`: fitted (minimum NLL) on its grouped-CV held-out logits.
+ * Also returns the held-out ECE before and after, the latter cross-fitted (each fold scored with a temperature fitted
+ * on the other folds), so the figure is not measured on the rows the temperature was fitted to.
+ */
+export function crossValidatedTemperature(input: ValidationInput, k: number, seed: number) {
+  const held = groupedCrossValidation({ ...input, temperature: 1, bias: [0, 0, 0] }, k, seed)
+  const labels = held.map((h) => input.rows[h.row]!.label)
+  const logits = held.map((h) => h.logits!)
+  const temperature = fitTemperature(logits, labels)
+  const groups = nearDuplicateGroups(input.rows.map((r) => r.prompt))
+  const fold = groupedFolds(groups, input.rows.map((r) => `${r.source}|${r.label}`), k, seed)
+  const byFold = Array.from({ length: k }, (_, f) => {
+    const other = held.filter((o) => fold[o.row] !== f)
+    return fitTemperature(other.map((o) => o.logits!), other.map((o) => input.rows[o.row]!.label))
+  })
+  const confidence = new Float64Array(held.length)
+  const correct = held.map((h, i) => {
+    const p = calibratedProbabilities(h.logits!, byFold[fold[h.row]!]!)
+    confidence[i] = Math.max(...p)
+    return TASK_CLASSES[p.indexOf(confidence[i]!)] === labels[i]
+  })
+  const round = (x: number) => Math.round(x * 1e4) / 1e4
+  return { temperature, eceRaw: round(logitsEce(logits, labels)), eceCrossFitted: round(expectedCalibrationError(confidence, correct)) }
 }

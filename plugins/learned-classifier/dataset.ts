@@ -13,16 +13,20 @@ export const LabelledRow = v.object({
 })
 export type LabelledRow = v.InferOutput<typeof LabelledRow>
 
-/** Read a JSONL file of labelled rows; throws naming the line that is not one. */
-export async function readRows(path: string): Promise<LabelledRow[]> {
+/**
+ * Read a JSONL file of labelled rows; throws naming the line that is not one. `tick` (a retrain in the gateway) is
+ * awaited between lines, so the event loop gets a turn while thousands of rows are parsed.
+ */
+export async function readRows(path: string, tick?: () => Promise<void> | undefined): Promise<LabelledRow[]> {
   const text = await Bun.file(path).text()
   const rows: LabelledRow[] = []
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue
     const parsed = v.safeParse(LabelledRow, JSON.parse(line))
     if (!parsed.success) throw new Error(`${path}:${i + 1}: ${parsed.issues.map((x) => x.message).join('; ')}`)
     rows.push(parsed.output)
-  })
+    await tick?.()
+  }
   return rows
 }
 
@@ -33,7 +37,7 @@ export function extraPaths(flags: readonly string[] | undefined): string[] {
 }
 
 export async function readExtraRows(flags: readonly string[] | undefined): Promise<LabelledRow[]> {
-  return (await Promise.all(extraPaths(flags).map(readRows))).flat()
+  return (await Promise.all(extraPaths(flags).map((p) => readRows(p)))).flat()
 }
 
 /** Rows under a non-commercial license (CC-BY-NC-*), which the shipped weights can leave out. */

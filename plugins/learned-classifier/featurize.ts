@@ -24,6 +24,9 @@ export interface FeatureVector {
   readonly features: RequestFeatures
 }
 
+/** What the model reads of a feature vector (a recorded decision's `features` carries exactly these). */
+export type Vector = Pick<FeatureVector, 'index' | 'value' | 'dense'>
+
 const FNV_OFFSET = 0x811c9dc5
 const FNV_PRIME = 0x01000193
 

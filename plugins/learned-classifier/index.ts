@@ -1,11 +1,15 @@
 /** Learned classifier: hashed n-gram + feature logistic regression, pure TypeScript, weights shipped in the repo. */
 import * as v from 'valibot'
 import { definePlugin, TASK_CLASSES } from 'switchyard/plugin'
-import type { Classification } from 'switchyard/plugin'
+import type { Classification, RetrainResult } from 'switchyard/plugin'
 import { detectTask } from '../keyword-classifier/task.ts'
-import { argmaxClass, describeFeatures, softmaxScores } from '../heuristic-classifier/index.ts'
+import { describeFeatures } from '../heuristic-classifier/index.ts'
+import { loadBaseData, SHIPPED_TRAINING_DATA } from './base-data.ts'
+import type { BaseData } from './base-data.ts'
 import { createFeaturizer } from './featurize.ts'
-import { decodeModel, modelLogits } from './model.ts'
+import { predict } from './predictor.ts'
+import { retrainCandidate } from './retrain.ts'
+import { loadServed, loadVersion, pointerFor, readPointer, readWeights, storePromoted, storeRollback } from './versions.ts'
 
 /** Where a weights option points: absolute, or relative to the config file's directory. */
 export function resolveWeightsPath(path: string, baseDir: string): string {
@@ -13,6 +17,15 @@ export function resolveWeightsPath(path: string, baseDir: string): string {
 }
 
 export const DEFAULT_WEIGHTS_PATH = `${import.meta.dir}/weights.json`
+
+/** A retrain or rollback was asked for while one is running; the caller may try again when it has finished. */
+export class RetrainBusyError extends Error {
+  readonly code = 'retrain_in_progress'
+  override readonly name = 'RetrainBusyError'
+  constructor(running: string) {
+    super(`learned-classifier: a ${running} is already running; try again when it has finished`)
+  }
+}
 
 export default definePlugin({
   name: 'learned-classifier',
@@ -26,35 +39,85 @@ export default definePlugin({
       MODERATE: v.optional(v.number(), 0),
       COMPLEX: v.optional(v.number(), 0),
     }), {}),
+    /** The labelled JSONL files a retrain starts from (relative to the config file); the shipped training data when absent. */
+    trainingData: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1))),
   }),
-  setup: async ({ options, baseDir }) => {
+  setup: async ({ options, baseDir, stateDir, log, keep, signal }) => {
     const path = options.weights === undefined ? DEFAULT_WEIGHTS_PATH : resolveWeightsPath(options.weights, baseDir)
-    let json: unknown
-    try {
-      json = await Bun.file(path).json()
-    } catch (cause) {
-      throw new Error(`learned-classifier: cannot read weights file ${path}`, { cause })
-    }
-    let model
-    try {
-      model = decodeModel(json)
-    } catch (cause) {
-      throw new Error(`learned-classifier: ${path} is not a weights file: ${(cause as Error).message}`, { cause })
-    }
+    const shipped = await readWeights(path, path === DEFAULT_WEIGHTS_PATH)
+    const { model } = shipped
+    let served = await loadServed(stateDir ?? baseDir, shipped, log)
+    if (served !== shipped) log.info('learned-classifier: serving a promoted version', { version: served.version })
     const featurize = createFeaturizer(model.spec)
-    const bias = TASK_CLASSES.map((c) => options.bias[c])
-    const biased = bias.some((b) => b !== 0)
-    const biasReason = `bias ${TASK_CLASSES.filter((_, i) => bias[i] !== 0).map((c) => `${c} ${options.bias[c]}`).join(' ')}`
+    const optionBias = TASK_CLASSES.map((c) => options.bias[c]) as [number, number, number]
+    const biased = optionBias.some((b) => b !== 0)
+    const biasReason = `bias ${TASK_CLASSES.filter((_, i) => optionBias[i] !== 0).map((c) => `${c} ${options.bias[c]}`).join(' ')}`
+
+    const trainingData = options.trainingData?.map((p) => resolveWeightsPath(p, baseDir)) ?? SHIPPED_TRAINING_DATA
+    const excludeNc = (model.meta.trainedOn as { excludedNonCommercial?: unknown } | undefined)?.excludedNonCommercial === true
+    // Featurized once per process (and kept across reloads): the thousands of rows every retrain trains on.
+    const baseCache = keep(`training-rows:${trainingData.join(',')}:${JSON.stringify(model.spec)}:${excludeNc}`, () => ({ data: undefined as Promise<BaseData> | undefined }))
+    const baseData = () => {
+      baseCache.data ??= loadBaseData(trainingData, model.spec, excludeNc, signal)
+      baseCache.data.catch(() => { baseCache.data = undefined })
+      return baseCache.data
+    }
+    let running: string | undefined
+    const exclusive = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+      if (running) throw new RetrainBusyError(running)
+      running = what
+      try {
+        return await work()
+      } finally {
+        running = undefined
+      }
+    }
+
     return {
       classify(req): Classification {
         const fv = featurize(req)
-        const [s, m, c] = modelLogits(model, fv)
-        const scores = softmaxScores({ SIMPLE: s + bias[0]!, MODERATE: m + bias[1]!, COMPLEX: c + bias[2]! })
-        const label = argmaxClass(scores)
-        const reasons = [`learned p=${scores[label].toFixed(2)}`, ...describeFeatures(fv.features).slice(0, 3)]
+        const now = served
+        const p = predict(now, fv, optionBias)
+        const learned = `learned p=${p.scores[p.label].toFixed(2)}`
+        const reasons = p.memory
+          ? [`correction memory: ${p.memory.count} similar correction${p.memory.count === 1 ? '' : 's'} (cos ${p.memory.cosine.toFixed(2)})`, learned]
+          : [learned, ...describeFeatures(fv.features).slice(0, 3)]
         if (biased) reasons.push(biasReason)
-        return { label, confidence: scores[label], scores, reasons, task: detectTask(req) }
+        return {
+          label: p.label, confidence: p.scores[p.label], scores: p.scores, reasons, task: detectTask(req),
+          version: now.version, features: { index: fv.index, value: fv.value, dense: fv.dense },
+        }
       },
+      version: () => served.version,
+      retrain: (input) => exclusive('retrain', async (): Promise<RetrainResult> => {
+        const abort = AbortSignal.any([input.signal, signal])
+        const base = await baseData()
+        const pointer = await pointerFor(input.dir, shipped.base, log)
+        const version = `v${pointer.next}`
+        const current = served
+        const outcome = await retrainCandidate({ labelled: input.labelled, base, current, bias: input.bias, version, optionBias, signal: abort, featurize })
+        const result = { before: outcome.before, after: outcome.after, reason: outcome.reason, candidate: outcome.candidate ? version : undefined }
+        if (!outcome.promoted || !outcome.candidate) return { promoted: false, version: current.version, ...result }
+        abort.throwIfAborted()
+        const stored = await storePromoted(input.dir, pointer, outcome.candidate, { promoted: true, ...result })
+        served = stored.served
+        log.info('learned-classifier: promoted a retrained version', { version, previous: current.version })
+        return { promoted: true, version, ...result }
+      }),
+      rollback: (dir) => exclusive('rollback', async () => {
+        const pointer = await readPointer(dir).catch((err: unknown) => {
+          throw new Error(`learned-classifier: cannot roll back: the version pointer is unreadable: ${(err as Error).message}`)
+        })
+        if (!pointer || pointer.base !== shipped.base || pointer.history.length < 2) {
+          throw new Error(`learned-classifier: no earlier version to roll back to (serving ${served.version})`)
+        }
+        const target = pointer.history.at(-2)!
+        const previous = target === shipped.base ? shipped : await loadVersion(dir, target, shipped)
+        const done = await storeRollback(dir, pointer)
+        served = previous
+        log.info('learned-classifier: rolled back', { version: done.version, previous: done.previous })
+        return { version: done.version, previous: done.previous }
+      }),
     }
   },
 })

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { TASK_CLASSES } from 'switchyard/plugin'
 import { DENSE_FEATURE_NAMES } from '../heuristic-classifier/features.ts'
-import type { FeatureSpec, FeatureVector } from './featurize.ts'
+import type { FeatureSpec, Vector } from './featurize.ts'
 
 export interface Model {
   readonly spec: FeatureSpec
@@ -17,7 +17,7 @@ export interface Model {
 const CLASSES = TASK_CLASSES.length
 
 /** Class logits for one featurized request, in TASK_CLASSES order. */
-export function modelLogits(model: Model, fv: FeatureVector): [number, number, number] {
+export function modelLogits(model: Model, fv: Vector): [number, number, number] {
   const out: [number, number, number] = [model.bias[0] ?? 0, model.bias[1] ?? 0, model.bias[2] ?? 0]
   const { weights, dense } = model
   for (let i = 0; i < fv.index.length; i++) {

@@ -1,5 +1,5 @@
 /** `sqlite-history`: the default decision history, one SQLite file beside the config (Bun's built-in `bun:sqlite`). */
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import { openHistoryStore } from './store.ts'
@@ -25,7 +25,6 @@ export default definePlugin({
     const store = keep(`${path}\u0000${options.storePrompts}\u0000${options.maxRows}\u0000${options.maxAgeDays}\u0000${options.flushMs}`, () => openHistoryStore(path, { ...options, log }))
     return {
       storesPrompts: options.storePrompts,
-      dir: path === ':memory:' ? stateDir ?? baseDir : dirname(path),
       record: store.record,
       label: store.label,
       get: store.get,

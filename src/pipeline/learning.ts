@@ -64,7 +64,7 @@ export async function retrainNow(deps: GatewayDeps, signal: AbortSignal, trigger
     const all = await history.instance.labelled()
     const labelled = deps.config.feedback.implicit ? all : all.filter((d) => EXPLICIT_LABEL_SOURCES.includes(d.source))
     state.sinceRetrain = 0
-    return classifier.instance.retrain!({ labelled, dir: history.instance.dir, bias: deps.config.retrain.bias, signal })
+    return classifier.instance.retrain!({ labelled, dir: deps.stateDir, bias: deps.config.retrain.bias, signal })
   })()
   state.running = run
   try {
@@ -86,9 +86,8 @@ export async function rollbackNow(deps: GatewayDeps): Promise<RollbackResult> {
   const classifier = deps.plugins.of('classifier').find((p) => p.instance.rollback)
   if (!classifier) throw new ConflictError('no configured classifier keeps versions to roll back to')
   if (deps.learning.running) throw new ConflictError('a retrain is running; roll back when it has finished')
-  const history = deps.plugins.of('history')[0]
   try {
-    const result = await classifier.instance.rollback!(history?.instance.dir ?? deps.stateDir)
+    const result = await classifier.instance.rollback!(deps.stateDir)
     deps.classifications.clear()
     return result
   } catch (error) {

@@ -275,13 +275,15 @@ export interface PipelineEvent {
   readonly ttftMs?: number
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /** `inputTokens` or `outputTokens` is the gateway's estimate: the upstream reported no usage, or the stream was cut. */
+  readonly tokensEstimated?: boolean
   readonly fallbackCount?: number
 }
 
 /** What a retrain is given: every labelled decision, where versions live, and the limits on the class bias. */
 export interface RetrainInput {
   readonly labelled: readonly LabelledDecision[]
-  /** Directory where versioned weights are written (beside the decision history). */
+  /** Directory where versioned weights are written: the gateway's state folder (where setup finds them after a restart). */
   readonly dir: string
   readonly bias: { readonly min: number; readonly max: number }
   readonly signal: AbortSignal
@@ -352,8 +354,6 @@ export interface Hooks {
      * decisions waiting to be written, and those dropped because that backlog was full. Shown in /health.
      */
     state?(): HistoryState
-    /** Directory beside the store, where versioned classifier weights go. */
-    readonly dir: string
     /** The store keeps prompt text: only then does the core put it in the record. */
     readonly storesPrompts?: boolean
   }

@@ -1,4 +1,4 @@
-/** scripts/eval.ts and train.ts: report shape of --json, predictions file, grouped folds with --extra, and the --config contract. */
+/** scripts/eval.ts and train.ts: report shape of --json (ECE included), predictions file, grouped folds with --extra, and the --config contract. */
 import { describe, expect, test } from 'bun:test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -60,6 +60,8 @@ describe('scripts/eval.ts', () => {
       expect(report.folds).toBe(3)
       expect(report.n).toBe(18)
       expect(report).toHaveProperty('leave_one_source_out.per_source.qa')
+      expect(report).toHaveProperty('ece.raw')
+      expect(report).toHaveProperty('ece.calibrated')
     })
   })
 
