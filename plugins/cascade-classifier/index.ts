@@ -1,7 +1,7 @@
 /** Cascade classifier: cheap classifiers first, escalating to the next stage only while confidence is too low. */
 import * as v from 'valibot'
 import { definePlugin, importCurrent, isPluginPath } from 'switchyard/plugin'
-import type { Classification, ChatRequest, PluginContext, PluginDefinition, PluginInstance } from 'switchyard/plugin'
+import type { Classification, ChatRequest, PluginContext, PluginDefinition, PluginInstance, RetrainInput } from 'switchyard/plugin'
 import embeddingClassifier from '../embedding-classifier/index.ts'
 import heuristicClassifier from '../heuristic-classifier/index.ts'
 import keywordClassifier from '../keyword-classifier/index.ts'
@@ -78,9 +78,12 @@ export default definePlugin({
       throw err
     }
 
+    // Retraining, versions and rollback belong to the first stage that learns (the learned classifier by default).
+    const learner = ready.find((s) => s.instance.retrain)?.instance
     return {
       async classify(req: ChatRequest, signal: AbortSignal): Promise<Classification> {
         const trail: string[] = []
+        let features: Classification['features']
         let best: { stage: ReadyStage; out: Classification } | undefined
         for (const [i, stage] of ready.entries()) {
           let out: Classification
@@ -92,6 +95,8 @@ export default definePlugin({
             trail.push(`${stage.name} failed`)
             continue
           }
+          // A stage that ran may not decide, but its features still describe the request for a retrain.
+          if (stage.instance === learner && out.features) features = out.features
           const last = i === ready.length - 1
           if (out.confidence >= stage.minConfidence || last) {
             if (!best || out.confidence >= stage.minConfidence || out.confidence >= best.out.confidence) best = { stage, out }
@@ -104,10 +109,14 @@ export default definePlugin({
         const { stage, out } = best
         return {
           ...out,
+          ...(features && !out.features ? { features, version: learner?.version?.() } : {}),
           reasons: [`decided by ${stage.name}`, ...trail, ...out.reasons].slice(0, 8),
           classifier: `${ctx.name}/${out.classifier ?? stage.name}`,
         }
       },
+      ...(learner?.retrain ? { retrain: (input: RetrainInput) => learner.retrain!(input) } : {}),
+      ...(learner?.rollback ? { rollback: (dir: string) => learner.rollback!(dir) } : {}),
+      ...(learner?.version ? { version: () => learner.version!() } : {}),
       close: closeAll,
     }
   },

@@ -80,4 +80,18 @@ describe('cascade-classifier', () => {
       .rejects.toThrow(/stages\[1\]\.options\.simpleTokens: /)
     await expect(setupWith({ stages: [{ use: 'no-such-classifier' }] })).rejects.toThrow(/stages\[0\]\.use "no-such-classifier"/)
   })
+
+  test('features, version and retraining come from the learned stage, also when an earlier stage decides', async () => {
+    const cascade = await setupWith({ stages: [{ use: 'keyword-classifier', minConfidence: 0 }, { use: 'learned-classifier' }] })
+    const alone = await setupWith({ stages: [{ use: 'keyword-classifier', minConfidence: 0 }] })
+    expect(alone.retrain).toBeUndefined()
+    expect(cascade.version?.()).toStartWith('shipped-')
+    expect(cascade.retrain).toBeFunction()
+    expect(cascade.rollback).toBeFunction()
+    const learnedFirst = await setupWith({ stages: [{ use: 'learned-classifier', minConfidence: 1 }, { use: 'keyword-classifier', minConfidence: 0 }] })
+    const out = await learnedFirst.classify(request('write a python function that reverses a linked list'), signal)
+    expect(out.classifier).toBe('cascade-classifier/keyword-classifier')
+    expect(out.features?.index.length).toBeGreaterThan(3)
+    expect(out.version).toBe(cascade.version?.())
+  })
 })
