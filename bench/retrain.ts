@@ -1,10 +1,11 @@
 /**
  * `bun run bench --retrain`: request latency while the classifier retrains on the same gateway. A gateway process
- * (pinned to one core where taskset exists) serves `auto` requests from an instant simulator at a fixed pace;
- * latency is measured with no retrain running (baseline, same process, same run) and while `POST /router/retrain`
- * trains a candidate on 40 corrections. The retrain yields to the event loop between batches; p99 shows what is left.
+ * serves `auto` requests from an instant simulator at a fixed pace; latency is measured with no retrain running
+ * (baseline, same process, same run) and while `POST /router/retrain` trains a candidate on 40 corrections (the first
+ * retrain of the process, so it also featurizes the shipped rows). The retrain runs in a worker thread; the gateway's
+ * own CPU time on its main thread during the retrain and its RSS (from /proc, where there is one) show what is left.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { startSimulator } from '../src/sim/server.ts'
@@ -50,19 +51,38 @@ async function pace(until: Promise<unknown> | number): Promise<number[]> {
   }
   return out
 }
+/** CPU ms of the gateway's main thread and of the whole process, and its RSS in MB; undefined without /proc. */
+const usage = () => {
+  const pid = gw.proc.pid
+  if (!existsSync(`/proc/${pid}/stat`)) return undefined
+  const ticks = (path: string) => {
+    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  }
+  const rss = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1]) / 1024
+  return { mainMs: ticks(`/proc/${pid}/task/${pid}/stat`), processMs: ticks(`/proc/${pid}/stat`), rssMb: rss }
+}
 await pace(100)
 const idle = await pace(400)
+const before = usage()
 const started = performance.now()
 const retrain = fetch(`${gw.url}/router/retrain`, { method: 'POST', headers: ADMIN }).then((r) => r.json())
 const during = await pace(retrain)
 const result = (await retrain) as { promoted: boolean; version: string }
 const retrainMs = performance.now() - started
+const after = usage()
 
 const row = (name: string, xs: number[]) => {
   const s = sortedCopy(xs)
   return `| ${name} | ${xs.length} | ${percentile(s, 50).toFixed(2)} | ${percentile(s, 99).toFixed(2)} | ${s.at(-1)!.toFixed(2)} |`
 }
-console.log(`retrain on 40 corrections: ${(retrainMs / 1000).toFixed(1)} s wall, promoted ${result.promoted} (${result.version})\n`)
+console.log(`retrain on 40 corrections: ${(retrainMs / 1000).toFixed(1)} s wall, promoted ${result.promoted} (${result.version})`)
+if (before && after) {
+  console.log(`gateway CPU during the retrain: ${((after.processMs - before.processMs) / 1000).toFixed(2)} s in all, ` +
+    `${((after.mainMs - before.mainMs) / 1000).toFixed(2)} s on the main thread (serving ${during.length} requests); ` +
+    `RSS ${before.rssMb.toFixed(0)} MB before, ${after.rssMb.toFixed(0)} MB after`)
+}
+console.log('')
 console.log('| requests (auto, sequential, 5 ms apart) | n | p50 ms | p99 ms | max ms |')
 console.log('| --- | --- | --- | --- | --- |')
 console.log(row('no retrain (baseline)', idle))

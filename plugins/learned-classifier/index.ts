@@ -1,14 +1,14 @@
 /** Learned classifier: hashed n-gram + feature logistic regression, pure TypeScript, weights shipped in the repo. */
 import * as v from 'valibot'
 import { definePlugin, TASK_CLASSES } from 'switchyard/plugin'
-import type { Classification, RetrainResult } from 'switchyard/plugin'
+import type { Classification, RetrainInput, RetrainResult } from 'switchyard/plugin'
 import { detectTask } from '../keyword-classifier/task.ts'
 import { describeFeatures } from '../heuristic-classifier/index.ts'
-import { loadBaseData, SHIPPED_TRAINING_DATA } from './base-data.ts'
-import type { BaseData } from './base-data.ts'
+import { SHIPPED_TRAINING_DATA } from './base-data.ts'
 import { createFeaturizer } from './featurize.ts'
 import { predict } from './predictor.ts'
-import { retrainCandidate } from './retrain.ts'
+import { createRetrainRunner } from './retrain-runner.ts'
+import type { WorkerFault } from './retrain-runner.ts'
 import { loadServed, loadVersion, pointerFor, readPointer, readWeights, storePromoted, storeRollback } from './versions.ts'
 
 /** Where a weights option points: absolute, or relative to the config file's directory. */
@@ -26,6 +26,9 @@ export class RetrainBusyError extends Error {
     super(`learned-classifier: a ${running} is already running; try again when it has finished`)
   }
 }
+
+/** A test may name a fault for the retrain worker to die of (the core never sets it): test/plugins/learned-retrain-worker.test.ts. */
+type TestRetrainInput = RetrainInput & { readonly workerFault?: WorkerFault }
 
 export default definePlugin({
   name: 'learned-classifier',
@@ -55,13 +58,10 @@ export default definePlugin({
 
     const trainingData = options.trainingData?.map((p) => resolveWeightsPath(p, baseDir)) ?? SHIPPED_TRAINING_DATA
     const excludeNc = (model.meta.trainedOn as { excludedNonCommercial?: unknown } | undefined)?.excludedNonCommercial === true
-    // Featurized once per process (and kept across reloads): the thousands of rows every retrain trains on.
-    const baseCache = keep(`training-rows:${trainingData.join(',')}:${JSON.stringify(model.spec)}:${excludeNc}`, () => ({ data: undefined as Promise<BaseData> | undefined }))
-    const baseData = () => {
-      baseCache.data ??= loadBaseData(trainingData, model.spec, excludeNc, signal)
-      baseCache.data.catch(() => { baseCache.data = undefined })
-      return baseCache.data
-    }
+    // One retrain worker per plugin name, kept across reloads with the featurized shipped rows it holds (the thousands
+    // of rows every retrain trains on); it stops when no instance of this plugin uses it any more.
+    const runner = keep('retrain-runner', () => createRetrainRunner(log))
+    const release = runner.acquire()
     let running: string | undefined
     const exclusive = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
       if (running) throw new RetrainBusyError(running)
@@ -91,12 +91,12 @@ export default definePlugin({
       version: () => served.version,
       retrain: (input) => exclusive('retrain', async (): Promise<RetrainResult> => {
         const abort = AbortSignal.any([input.signal, signal])
-        const base = await baseData()
         const pointer = await pointerFor(input.dir, shipped.base, log)
         const version = `v${pointer.next}`
         const current = served
-        const outcome = await retrainCandidate({ labelled: input.labelled, base, current, bias: input.bias, version, optionBias, signal: abort, featurize })
-        const result = { before: outcome.before, after: outcome.after, reason: outcome.reason, candidate: outcome.candidate ? version : undefined }
+        const task = { labelled: input.labelled, current, spec: model.spec, trainingData, excludeNonCommercial: excludeNc, bias: input.bias, optionBias, version }
+        const outcome = await runner.run(task, abort, (input as TestRetrainInput).workerFault)
+        const result = { before: outcome.before, after: outcome.after, reason: outcome.reason, candidate: outcome.trained ? version : undefined }
         if (!outcome.promoted || !outcome.candidate) return { promoted: false, version: current.version, ...result }
         abort.throwIfAborted()
         const stored = await storePromoted(input.dir, pointer, outcome.candidate, { promoted: true, ...result })
@@ -118,6 +118,7 @@ export default definePlugin({
         log.info('learned-classifier: rolled back', { version: done.version, previous: done.previous })
         return { version: done.version, previous: done.previous }
       }),
+      close: release,
     }
   },
 })
