@@ -1,5 +1,6 @@
 /** The gateway's metric set: names, help, label names and buckets, and how PipelineEvents and health move them. */
 import { type HealthSnapshot, type PipelineEvent, isCacheHit } from 'switchyard/plugin'
+import { processCounters } from './process-counters.ts'
 import { type Registry, createRegistry } from './registry.ts'
 
 /** Request duration includes the whole streamed body. */
@@ -19,7 +20,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   const requests = r.counter(n('requests_total'), 'Requests answered, by route, task class, model, backend and HTTP status.', ['route', 'class', 'model', 'backend', 'status'])
   const duration = r.histogram(n('request_duration_seconds'), 'Time from request to the last byte of the answer (streams included).', ['route', 'model', 'backend'], DURATION_BUCKETS)
   const ttft = r.histogram(n('time_to_first_token_seconds'), 'Time from request to the first byte of the upstream answer.', ['model', 'backend'], TTFT_BUCKETS)
-  const tokens = r.counter(n('tokens_total'), 'Tokens reported by backends, by type (input or output).', ['model', 'backend', 'token_type'])
+  const tokens = r.counter(n('tokens_total'), 'Tokens used upstream, by type (input or output); estimated="true" where the gateway counted them itself (no usage from the backend, or a cut stream).', ['model', 'backend', 'token_type', 'estimated'])
   const decisions = r.counter(n('classifications_total'), 'Classifier decisions for virtual models, by route, class and classifier.', ['route', 'class', 'classifier'])
   const confidence = r.histogram(n('classification_confidence_ratio'), 'Confidence (0..1) of the winning classification.', ['route', 'class'], CONFIDENCE_BUCKETS)
   const cache = r.counter(n('cache_lookups_total'), 'Cache lookups by result: hit, semantic-hit, miss or bypass.', ['result'])
@@ -42,8 +43,10 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     requests: requests.bind({ route, class: cls, model, backend, status: String(status) }),
     duration: duration.bind({ route, model, backend }),
     ttft: ttft.bind({ model, backend }),
-    inputTokens: tokens.bind({ model, backend, token_type: 'input' }),
-    outputTokens: tokens.bind({ model, backend, token_type: 'output' }),
+    inputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'false' }),
+    outputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'false' }),
+    estimatedInputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'true' }),
+    estimatedOutputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'true' }),
     fallbacks: fallbacks.bind({ route, model, backend }),
   })
   const seriesOf = (route: string, cls: string, model: string, backend: string, status: number) => {
@@ -55,6 +58,16 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
 
   /** A cache hit counts as a 200 with no route, class, model or backend. */
   const cacheHits = requests.bind({ route: '', class: '', model: '', backend: '', status: '200' })
+
+  /** Counters other plugins offer process-wide, added to the registry the first time one is seen. */
+  const offered = new Set<string>()
+  const addOffered = () => {
+    for (const [name, counter] of processCounters()) {
+      if (offered.has(name)) continue
+      offered.add(name)
+      r.counterFrom(n(name), counter.help, () => processCounters().get(name)?.value())
+    }
+  }
 
   const done = () => {
     if (inFlight > 0) inFlight--
@@ -104,8 +117,8 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           b.requests.inc()
           if (e.durationMs !== undefined) b.duration.observe(e.durationMs / 1000)
           if (e.ttftMs !== undefined) b.ttft.observe(e.ttftMs / 1000)
-          if (e.inputTokens !== undefined) b.inputTokens.inc(e.inputTokens)
-          if (e.outputTokens !== undefined) b.outputTokens.inc(e.outputTokens)
+          if (e.inputTokens !== undefined) (e.tokensEstimated ? b.estimatedInputTokens : b.inputTokens).inc(e.inputTokens)
+          if (e.outputTokens !== undefined) (e.tokensEstimated ? b.estimatedOutputTokens : b.outputTokens).inc(e.outputTokens)
           if (e.fallbackCount) b.fallbacks.inc(e.fallbackCount)
           return
         }
@@ -115,6 +128,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     },
     render(health) {
       inFlightGauge.set({}, inFlight)
+      addOffered()
       if (health) snapshot(health)
       return r.render()
     },

@@ -117,9 +117,14 @@ export const ApiKeyConfig = v.pipe(
     /** Models (or routes) this key may use; omitted: all. */
     models: v.optional(v.array(Name)),
     requestsPerMinute: v.optional(PositiveInt),
-    tokensPerMinute: v.optional(PositiveInt),
+    /** Prompt plus output tokens per minute; a budget of 0 would refuse everything, so it is a config error. */
+    tokensPerMinute: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, 'tokensPerMinute must be at least 1: a budget of 0 would refuse every request (to shut a key out, remove it)'))),
+    /** Output tokens a request reserves against `tokensPerMinute` when it sets no max_tokens / num_predict (default 512, at most the budget). */
+    reserveTokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   }),
   v.check((k) => (k.key === undefined) !== (k.keyEnv === undefined), 'set exactly one of `key` and `keyEnv`'),
+  v.check((k) => k.reserveTokens === undefined || k.tokensPerMinute !== undefined, 'reserveTokens needs tokensPerMinute (it is reserved against that budget)'),
+  v.check((k) => k.reserveTokens === undefined || k.tokensPerMinute === undefined || k.reserveTokens <= k.tokensPerMinute, 'reserveTokens must not be more than tokensPerMinute'),
 )
 export type ApiKeyConfig = v.InferOutput<typeof ApiKeyConfig>
 

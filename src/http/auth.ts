@@ -1,16 +1,72 @@
-/** Client API keys (constant-time), allowed models, per-key token buckets, and the admin key. */
+/** Client API keys (constant-time), allowed models, per-key request and token budgets, and the admin key. */
 import { timingSafeEqual } from 'node:crypto'
-import type { AuthConfig } from '../config/schema.ts'
-import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors.ts'
-import { type BucketStore, createLocalBuckets } from './rate-limit.ts'
+import type { ApiKeyConfig, AuthConfig } from '../config/schema.ts'
+import { RateLimitedError, UnauthorizedError } from '../errors.ts'
+import { estimateInputTokens, maxOutputTokens, maxTokensField } from '../pipeline/usage.ts'
+import type { ChatRequest } from '../plugin/types.ts'
+import { type BucketStore, type KeyBuckets, createLocalBuckets } from './rate-limit.ts'
 
 export interface ClientKey {
   readonly name: string
   readonly models?: readonly string[]
-  /** Take one request from the key's bucket, or throw 429. */
-  admit(): Promise<void>
-  /** Charge tokens used by a finished request. */
-  charge(tokens: number): void
+  /**
+   * Admit one request, or throw 429: take one from `requestsPerMinute` and reserve the request's tokens against
+   * `tokensPerMinute` (see `reservationOf`). The answer is the key as this request holds it: its `settle` turns
+   * the reservation into the real count.
+   */
+  admit(request: ChatRequest): Promise<ClientKey>
+  /**
+   * The tokens the request really used, once it has ended (0 when nothing was generated upstream: a cache hit, a
+   * shared answer, an error): refunds or charges the difference to its reservation. The first call counts.
+   */
+  settle(tokens: number): void
+}
+
+/** Output tokens reserved for a request that sets no cap of its own and a key with no `reserveTokens`. */
+export const DEFAULT_RESERVE_TOKENS = 512
+
+/**
+ * What a request reserves: its prompt (estimated, 4 characters per token) plus its output cap (`max_tokens`,
+ * `max_completion_tokens`, `options.num_predict`), else the key's `reserveTokens`, else the default (at most the
+ * key's whole budget); embeddings reserve no output.
+ */
+export function reservationOf(request: ChatRequest, key: Pick<ApiKeyConfig, 'reserveTokens' | 'tokensPerMinute'>): number {
+  const output = request.operation === 'embed' ? 0 : (maxOutputTokens(request) ?? key.reserveTokens ?? Math.min(DEFAULT_RESERVE_TOKENS, key.tokensPerMinute ?? DEFAULT_RESERVE_TOKENS))
+  return estimateInputTokens(request) + output
+}
+
+function refusalMessage(name: string, refused: 'requestsPerMinute' | 'tokensPerMinute', limit: number): string {
+  return refused === 'requestsPerMinute'
+    ? `${name} is over its requestsPerMinute limit (${limit})`
+    : `${name} is over its tokensPerMinute limit (${limit}): the tokens of the last minute and of its requests still running use it up`
+}
+
+/** The key's admission: a shared object for keys without a token budget, one per request (its reservation) with one. */
+function createAdmission(name: string, config: ApiKeyConfig, buckets: KeyBuckets | undefined, base: () => ClientKey): (request: ChatRequest) => Promise<ClientKey> {
+  const budget = config.tokensPerMinute
+  return async (request) => {
+    const max = maxOutputTokens(request)
+    if (budget !== undefined && max !== undefined && max > budget) {
+      // Never admissible, however long the client waits: say so now rather than reserve a budget it cannot fit.
+      throw new RateLimitedError(`${name}: ${maxTokensField(request)} ${max} is more than its whole tokensPerMinute budget (${budget}); ask for at most ${budget}`, 60)
+    }
+    if (!buckets) return base()
+    const reserved = budget === undefined ? 0 : reservationOf(request, config)
+    const answer = await buckets.admit(reserved)
+    if (answer.refused) {
+      throw new RateLimitedError(refusalMessage(name, answer.refused, (answer.refused === 'requestsPerMinute' ? config.requestsPerMinute : budget) ?? 0), answer.retryAfterS)
+    }
+    if (budget === undefined) return base()
+    let settled = false
+    return {
+      name, models: config.models, admit: base().admit,
+      settle(tokens) {
+        if (settled) return
+        settled = true
+        void answer.adjust(tokens - reserved)
+      },
+    }
+  }
 }
 
 export interface Auth {
@@ -76,19 +132,9 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
     // Buckets are named by a digest of the key, so Redis never holds a key itself.
     const keyDigest = digest(secret)
     const id = keyDigest.toString('hex').slice(0, 16)
-    const requests = k.requestsPerMinute ? buckets.bucket(`${id}:requests`, k.requestsPerMinute) : undefined
-    const tokens = k.tokensPerMinute ? buckets.bucket(`${id}:tokens`, k.tokensPerMinute) : undefined
-    const client: ClientKey = {
-      name,
-      models: k.models,
-      async admit() {
-        const tokenWait = (await tokens?.debt()) ?? 0
-        if (tokenWait > 0) throw new RateLimitedError(`${name} is over its tokensPerMinute limit`, tokenWait)
-        const wait = (await requests?.take(1)) ?? 0
-        if (wait > 0) throw new RateLimitedError(`${name} is over its requestsPerMinute limit`, wait)
-      },
-      charge: (n) => void tokens?.charge(n),
-    }
+    const limited = k.requestsPerMinute !== undefined || k.tokensPerMinute !== undefined
+    const limits = limited ? buckets.forKey(id, { requestsPerMinute: k.requestsPerMinute, tokensPerMinute: k.tokensPerMinute }) : undefined
+    const client: ClientKey = { name, models: k.models, admit: createAdmission(name, k, limits, () => client), settle() {} }
     return { digest: keyDigest, client }
   })
   const adminSecret = adminKeyOf(config, env)
@@ -116,9 +162,3 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
   }
 }
 
-/** A key limited to some models may use only those (checked against the name the client asked for). */
-export function checkModelAllowed(key: ClientKey | undefined, model: string): void {
-  if (key?.models && !key.models.includes(model)) {
-    throw new ForbiddenError(`${key.name} may not use model "${model}"; allowed: ${key.models.join(', ')}`)
-  }
-}

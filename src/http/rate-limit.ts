@@ -1,105 +1,160 @@
-/** Token buckets per client key: in this process, or in Redis (one atomic script) so gateway instances share them. */
+/**
+ * Per-key buckets (requests and tokens per minute): in this process, or in Redis (one atomic script per admission)
+ * so gateway instances share them. An admission takes one request and reserves the request's tokens in one step;
+ * the reservation is settled (refund or extra charge) when the answer ends. A key's token bucket admits while it
+ * is above zero, so requests in flight can take it below zero by at most one request's reservation.
+ */
 import type { AuthConfig } from '../config/schema.ts'
 import type { Logger } from '../plugin/types.ts'
 import { createRedisConnection, redactedUrl } from '../plugin/redis-connection.ts'
 import { messageOf } from '../errors.ts'
 
-export interface Bucket {
-  /** Take `cost` now: 0 when granted, else seconds until it would be. */
-  take(cost: number): Promise<number>
-  /** Spend `cost` after the fact (tokens used); the bucket may go negative. */
-  charge(cost: number): Promise<void>
-  /** Seconds until the bucket is out of debt (0 when it is not). */
-  debt(): Promise<number>
+export interface KeyLimits {
+  readonly requestsPerMinute?: number
+  readonly tokensPerMinute?: number
+}
+
+/** Which limit refused an admission, and in how many seconds it would not. */
+export interface Refusal {
+  readonly refused: 'requestsPerMinute' | 'tokensPerMinute'
+  readonly retryAfterS: number
+}
+
+/** An admitted request's hold on the token bucket. */
+export interface Admitted {
+  readonly refused?: undefined
+  /** Move the token bucket by `delta` tokens after the fact: positive spends more, negative refunds (never above capacity). */
+  adjust(delta: number): Promise<void>
+}
+
+export interface KeyBuckets {
+  /** One atomic step: take one request and reserve `tokens`, or take nothing and say which limit refused. */
+  admit(tokens: number): Promise<Admitted | Refusal>
+  /** What `Admitted.adjust` does for a reservation made in these buckets. */
+  adjust(delta: number): Promise<void>
 }
 
 export interface BucketStore {
-  bucket(id: string, perMinute: number): Bucket
+  /** The buckets of one key; `id` is a digest of the key, never the key itself. */
+  forKey(id: string, limits: KeyLimits): KeyBuckets
   close(): void
 }
 
-/** A bucket refilled continuously: `perMinute` capacity, refilled over a minute. */
-function createLocalBucket(perMinute: number, now: () => number): Bucket {
-  let tokens = perMinute
+/** A level refilled continuously up to `perMinute`, over a minute. */
+function createLevel(perMinute: number, now: () => number) {
+  let level = perMinute
   let at = now()
-  const refill = () => {
-    const t = now()
-    tokens = Math.min(perMinute, tokens + ((t - at) / 60_000) * perMinute)
+  const read = (t: number): number => {
+    level = Math.min(perMinute, level + (Math.max(0, t - at) / 60_000) * perMinute)
     at = t
+    return level
   }
   return {
-    async take(cost) {
-      refill()
-      if (tokens >= cost) {
-        tokens -= cost
-        return 0
-      }
-      return ((cost - tokens) / perMinute) * 60
+    read,
+    move(delta: number, t: number): void {
+      level = Math.min(perMinute, read(t) + delta)
     },
-    async charge(cost) {
-      refill()
-      tokens -= cost
-    },
-    async debt() {
-      refill()
-      return tokens >= 0 ? 0 : (-tokens / perMinute) * 60
+  }
+}
+
+function createLocalKeyBuckets(limits: KeyLimits, now: () => number): KeyBuckets {
+  const requestRate = limits.requestsPerMinute ?? 0
+  const tokenRate = limits.tokensPerMinute ?? 0
+  const requests = requestRate > 0 ? createLevel(requestRate, now) : undefined
+  const tokens = tokenRate > 0 ? createLevel(tokenRate, now) : undefined
+  const adjust = async (delta: number) => tokens?.move(-delta, now())
+  const admitted: Admitted = { adjust }
+  return {
+    adjust,
+    async admit(cost) {
+      const t = now()
+      const r = requests?.read(t) ?? 1
+      if (r < 1) return { refused: 'requestsPerMinute', retryAfterS: ((1 - r) / requestRate) * 60 }
+      const level = tokens?.read(t) ?? 1
+      if (level <= 0) return { refused: 'tokensPerMinute', retryAfterS: (-level / tokenRate) * 60 }
+      requests?.move(-1, t)
+      tokens?.move(-cost, t)
+      return admitted
     },
   }
 }
 
 export function createLocalBuckets(now: () => number = Date.now): BucketStore {
-  return { bucket: (_id, perMinute) => createLocalBucket(perMinute, now), close() {} }
+  return { forKey: (_id, limits) => createLocalKeyBuckets(limits, now), close() {} }
 }
 
 /**
- * KEYS[1] bucket; ARGV: perMinute, now ms, cost, mode ('take' | 'charge' | 'debt').
- * Returns the seconds to wait (0 when granted / not in debt), as a string.
+ * KEYS[1] the requests bucket, KEYS[2] the tokens bucket. ARGV: now ms, mode ('admit' | 'adjust'), requests per
+ * minute and tokens per minute (0: no such limit), tokens (the reservation, or the adjustment to spend).
+ * Returns '0' when admitted (or adjusted), else '<limit> <seconds to wait>'. A bucket expires once it would have
+ * refilled, so a key in debt stays in debt across a quiet spell.
  */
 const SCRIPT = `
-local rate = tonumber(ARGV[1]); local now = tonumber(ARGV[2]); local cost = tonumber(ARGV[3]); local mode = ARGV[4]
-local d = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(d[1]) or rate
-local at = tonumber(d[2]) or now
-tokens = math.min(rate, tokens + (now - at) / 60000 * rate)
-local wait = 0
-if mode == 'take' then
-  if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate * 60 end
-elseif mode == 'charge' then
-  tokens = tokens - cost
-elseif tokens < 0 then
-  wait = -tokens / rate * 60
+local now = tonumber(ARGV[1]); local mode = ARGV[2]
+local rrate = tonumber(ARGV[3]); local trate = tonumber(ARGV[4]); local amount = tonumber(ARGV[5])
+local function level(key, rate)
+  local d = redis.call('HMGET', key, 'tokens', 'at')
+  local v = tonumber(d[1]) or rate
+  local at = tonumber(d[2]) or now
+  return math.min(rate, v + math.max(0, now - at) / 60000 * rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], 120000)
-return tostring(wait)
+local function save(key, rate, v)
+  redis.call('HSET', key, 'tokens', tostring(v), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.max(60000, math.ceil((rate - v) / rate * 60000) + 1000))
+end
+if mode == 'adjust' then
+  if trate > 0 and amount ~= 0 then save(KEYS[2], trate, math.min(trate, level(KEYS[2], trate) - amount)) end
+  return '0'
+end
+local r = 1
+if rrate > 0 then r = level(KEYS[1], rrate) end
+if r < 1 then return 'requestsPerMinute ' .. tostring((1 - r) / rrate * 60) end
+local t = 1
+if trate > 0 then t = level(KEYS[2], trate) end
+if t <= 0 then return 'tokensPerMinute ' .. tostring(-t / trate * 60) end
+if rrate > 0 then save(KEYS[1], rrate, r - 1) end
+if trate > 0 then save(KEYS[2], trate, t - amount) end
+return '0'
 `
 
-/** Buckets in Redis; while Redis is away, each bucket falls back to this process's own (one warning per outage). */
+/** Buckets in Redis; while Redis is away, each key falls back to this process's own buckets (one warning per outage). */
 export function createRedisBuckets(options: NonNullable<AuthConfig['redis']>, log: Logger, now: () => number = Date.now): BucketStore {
   const connection = createRedisConnection({ url: options.url, timeoutMs: options.timeoutMs, reconnectMs: 1_000 })
   const local = createLocalBuckets(now)
   let down = false
-  const run = async (id: string, perMinute: number, cost: number, mode: string, fallback: () => Promise<number>): Promise<number> => {
+  /** The script's answer, or undefined when Redis is away (logged once per outage). */
+  const run = async (keys: readonly [string, string], limits: KeyLimits, mode: 'admit' | 'adjust', amount: number): Promise<string | undefined> => {
     try {
-      const wait = await connection.run((c) => c.send('EVAL', [SCRIPT, '1', `${options.prefix}${id}`, String(perMinute), String(now()), String(cost), mode]))
+      const args = [SCRIPT, '2', ...keys, String(now()), mode, String(limits.requestsPerMinute ?? 0), String(limits.tokensPerMinute ?? 0), String(amount)]
+      const answer = String(await connection.run((c) => c.send('EVAL', args)))
       if (down) log.info('rate limits back in Redis', { url: redactedUrl(options.url) })
       down = false
-      return Number(wait)
+      return answer
     } catch (error) {
       if (!down) log.warn('Redis unavailable for rate limits; limiting per instance until it returns', { url: redactedUrl(options.url), error: messageOf(error) })
       down = true
-      return fallback()
+      return undefined
     }
   }
   return {
-    bucket(id, perMinute) {
-      const own = local.bucket(id, perMinute)
+    forKey(id, limits) {
+      const own = local.forKey(id, limits)
+      const keys = [`${options.prefix}${id}:requests`, `${options.prefix}${id}:tokens`] as const
+      // A reservation made in Redis is settled there (here while Redis is away); one made here stays here.
+      const adjust = async (delta: number) => {
+        if (delta === 0 || !limits.tokensPerMinute) return
+        if ((await run(keys, limits, 'adjust', delta)) === undefined) await own.adjust(delta)
+      }
+      const admitted: Admitted = { adjust }
       return {
-        take: (cost) => run(id, perMinute, cost, 'take', () => own.take(cost)),
-        charge: async (cost) => {
-          await run(id, perMinute, cost, 'charge', async () => (await own.charge(cost), 0))
+        adjust,
+        async admit(cost) {
+          const answer = await run(keys, limits, 'admit', cost)
+          if (answer === undefined) return own.admit(cost)
+          if (answer === '0') return admitted
+          const [refused, wait] = answer.split(' ')
+          return { refused: refused as Refusal['refused'], retryAfterS: Number(wait) }
         },
-        debt: () => run(id, perMinute, 0, 'debt', () => own.debt()),
       }
     },
     close: () => connection.close(),

@@ -5,7 +5,8 @@ import type { CacheEntry, ChatRequest, Selection, SelectionOption } from '../plu
 import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { Answer } from './context.ts'
 import type { GatewayDeps } from './deps.ts'
-import { type RelayEnd, relayStream, usageFromTail } from './relay.ts'
+import { type RelayEnd, relayStream } from './relay.ts'
+import { answerUsage, estimateInputTokens } from './usage.ts'
 import { type DeadlineKind, cancelDeadline, startDeadline } from './deadlines.ts'
 import type { FlightTap } from './single-flight.ts'
 import { planUpstream } from './upstream.ts'
@@ -162,14 +163,17 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       release()
       end({ ok: relayEnd.ok, cancelled: relayEnd.cancelled, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
       if (relayEnd.ok) traced.succeed(relayEnd)
-      else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM)
+      else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM, relayEnd)
       input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
       if (relayEnd.ok && relayEnd.chunks && input.onComplete) {
         input.onComplete({ status: 200, contentType: contentTypeFor(request), model: option.model, backend: option.backend, chunks: relayEnd.chunks, createdAt: Date.now() })
       }
     }
     if (request.stream && res.body) {
-      const body = relayStream(res.body, { request, model: option.model, translate: plan.translate, record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith, tap: input.tap })
+      const body = relayStream(res.body, {
+        request, model: option.model, translate: plan.translate, stripUsage: plan.stripUsage, upstreamIsOpenAI: plan.translate || request.protocol === 'openai',
+        record, startedMs: input.startedMs, abort, clientGone: () => clientSignal.aborted, onEnd: finishWith, tap: input.tap,
+      })
       const headers = { 'content-type': contentTypeFor(request), 'cache-control': 'no-cache', ...input.headers?.(option, notes) }
       return { response: new Response(body, { status: 200, headers }), headers, relayed: body }
     }
@@ -178,20 +182,24 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       text = await res.text()
     } catch (error) {
       const cause = control.timedOut ?? messageOf(error)
-      finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected' } : { ok: false, error: cause })
+      // Nothing reached the client: the prompt is charged (estimated), no output.
+      const usage = { inputTokens: estimateInputTokens(request), outputTokens: 0, tokensEstimated: true }
+      finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected', ...usage } : { ok: false, error: cause, ...usage })
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)
     }
     const ttftMs = performance.now() - input.startedMs
+    // Counted from the upstream's own answer: a translation would put 0 where the upstream reported nothing.
+    const usage = answerUsage(request, text, plan.translate || request.protocol === 'openai' ? 'openai' : 'ollama')
     if (plan.translate) {
       try {
-        text = JSON.stringify(fromOpenAIResponse(request, option.model, JSON.parse(text) as Record<string, unknown>, input.startedMs * 1e6))
+        text = JSON.stringify(fromOpenAIResponse(request, option.model, JSON.parse(text) as Record<string, unknown>, input.startedMs * 1e6, usage))
       } catch (error) {
-        finishWith({ ok: false, error: 'backend sent a body that is not JSON' })
+        finishWith({ ok: false, error: 'backend sent a body that is not JSON', ...usage })
         throw new UpstreamError(`backend "${option.backend}" sent a body that is not JSON`, 502, { cause: error })
       }
     }
-    finishWith({ ok: true, ttftMs, chunks: [text], ...usageFromTail(text.length > 2000 ? text.slice(-2000) : text) })
+    finishWith({ ok: true, ttftMs, chunks: [text], ...usage })
     const headers = { 'content-type': contentTypeFor(request), ...input.headers?.(option, notes) }
     return { response: new Response(text, { status: 200, headers }), headers, text }
   }

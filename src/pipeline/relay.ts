@@ -3,8 +3,9 @@ import type { ChatRequest } from '../plugin/types.ts'
 import type { FlightTap } from './single-flight.ts'
 import { ndjsonError } from '../protocols/ollama/stream.ts'
 import { createStreamMapper } from '../protocols/ollama/translate.ts'
-import { createSseParser, sseError } from '../protocols/openai/stream.ts'
+import { createSseParser, createUsageStrip, cutBytes, sseError } from '../protocols/openai/stream.ts'
 import { messageOf } from '../errors.ts'
+import { createOutputMeter, createTail, streamUsage } from './usage.ts'
 
 export interface RelayEnd {
   readonly ok: boolean
@@ -16,6 +17,8 @@ export interface RelayEnd {
   readonly chunks?: readonly string[]
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /** Some count is the gateway's estimate: the upstream reported none, or the stream was cut before its end. */
+  readonly tokensEstimated?: boolean
   /** The last finish reason the upstream reported (`stop`, `length`, ...). */
   readonly finishReason?: string
 }
@@ -24,6 +27,10 @@ export interface RelayOptions {
   readonly request: ChatRequest
   readonly model: string
   readonly translate: boolean
+  /** Take out the usage the gateway asked for on the client's behalf (see `UpstreamRequest.stripUsage`). */
+  readonly stripUsage?: boolean
+  /** The upstream speaks OpenAI's wire format (SSE), else Ollama's (NDJSON): how its frames carry text. */
+  readonly upstreamIsOpenAI: boolean
   readonly record: boolean
   readonly startedMs: number
   /** Aborts the upstream request (client went away). */
@@ -37,39 +44,11 @@ export interface RelayOptions {
 
 const encoder = new TextEncoder()
 
-const COUNT_VALUE = /^\s*:\s*(\d+)/
-const REASON_VALUE = /^\s*:\s*"([a-z_]{1,32})"/
+/** How much of the upstream's end is kept for its usage: the usage chunk, `[DONE]`, or Ollama's done line. */
+const TAIL_CHARS = 2048
 
-/** The number after the last `"key":` in `tail`, if any. */
-function lastCount(tail: string, key: string): number | undefined {
-  const at = tail.lastIndexOf(key)
-  if (at === -1) return undefined
-  const m = COUNT_VALUE.exec(tail.slice(at + key.length, at + key.length + 32))
-  return m ? Number(m[1]) : undefined
-}
-
-/** The last string value of `"finish_reason"` or `"done_reason"` (skipping `null`s after it). */
-function lastReason(tail: string): string | undefined {
-  for (const key of ['"finish_reason"', '"done_reason"']) {
-    for (let at = tail.lastIndexOf(key); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(key, at - 1)) {
-      const m = REASON_VALUE.exec(tail.slice(at + key.length, at + key.length + 48))
-      if (m) return m[1]
-    }
-  }
-  return undefined
-}
-
-/**
- * Token counts and finish reason from the final frames of a stream (Ollama's done line or OpenAI's usage chunk),
- * or from a whole answer's end. String searches first: no regular expression runs over the whole tail.
- */
-export function usageFromTail(tail: string): { inputTokens?: number; outputTokens?: number; finishReason?: string } {
-  return {
-    inputTokens: lastCount(tail, '"prompt_eval_count"') ?? lastCount(tail, '"prompt_tokens"'),
-    outputTokens: lastCount(tail, '"eval_count"') ?? lastCount(tail, '"completion_tokens"'),
-    finishReason: lastReason(tail),
-  }
-}
+/** Kept here too: the relay is where callers have read stream usage from. */
+export { usageFromTail } from './usage.ts'
 
 /** A mid-stream error written in the client's own protocol. */
 export function streamErrorFrame(req: ChatRequest, message: string): string {
@@ -81,22 +60,26 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
   const reader = upstream.getReader()
   const decoder = new TextDecoder()
   const recorded: string[] = []
-  let tail = ''
+  /** The end of what the upstream sent (before translation or stripping): where its usage is. */
+  const tail = createTail(TAIL_CHARS)
   let ttftMs: number | undefined
   let finished = false
-  const mapper = translate ? createStreamMapper(request, options.model, startedMs * 1e6) : undefined
+  const meter = createOutputMeter(request, options.upstreamIsOpenAI)
+  const usage = () => streamUsage(request, tail.text(), meter, options.upstreamIsOpenAI ? 'openai' : 'ollama')
+  const mapper = translate ? createStreamMapper(request, options.model, startedMs * 1e6, usage) : undefined
   const sse = translate ? createSseParser() : undefined
+  const strip = options.stripUsage && !translate ? createUsageStrip() : undefined
 
   const finish = (end: RelayEnd) => {
     if (finished) return
     finished = true
     tap?.end(end.cancelled ? 'aborted' : 'ok')
-    onEnd({ ttftMs, ...usageFromTail(tail), ...end, chunks: end.ok && record ? recorded : undefined })
+    onEnd({ ttftMs, ...usage(), ...end, chunks: end.ok && record ? recorded : undefined })
   }
 
   /** Translate one upstream text chunk; returns the text to send and whether the upstream reported an error. */
   const mapChunk = (text: string): { out: string; error?: string } => {
-    if (!mapper || !sse) return { out: text }
+    if (!mapper || !sse) return { out: strip ? strip.push(text) : text }
     let out = ''
     for (const event of sse.push(text)) {
       if (event.data === '[DONE]') {
@@ -122,49 +105,62 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, options: Relay
     controller.enqueue(chunk)
   }
 
+  /** Text the relay writes itself (the translation's last line, the rest of a stripped stream). */
+  const sendOwn = (controller: ReadableStreamDefaultController<Uint8Array>, text: string) => {
+    if (!text) return
+    if (record) recorded.push(text)
+    send(controller, encoder.encode(text), text)
+  }
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let result: Awaited<ReturnType<typeof reader.read>>
-      try {
-        result = await reader.read()
-      } catch (error) {
-        if (options.clientGone()) {
+      // A chunk may give the client nothing yet (half an event, a usage chunk taken out): read on until one does.
+      for (;;) {
+        let result: Awaited<ReturnType<typeof reader.read>>
+        try {
+          result = await reader.read()
+        } catch (error) {
+          if (options.clientGone()) {
+            controller.close()
+            finish({ ok: false, cancelled: true, error: 'client disconnected' })
+            return
+          }
+          const message = `backend connection lost mid-stream: ${messageOf(error)}`
+          const frame = streamErrorFrame(request, message)
+          send(controller, encoder.encode(frame), frame)
           controller.close()
-          finish({ ok: false, cancelled: true, error: 'client disconnected' })
+          finish({ ok: false, error: message })
           return
         }
-        const message = `backend connection lost mid-stream: ${messageOf(error)}`
-        const frame = streamErrorFrame(request, message)
-        send(controller, encoder.encode(frame), frame)
-        controller.close()
-        finish({ ok: false, error: message })
-        return
-      }
-      if (result.done) {
-        if (mapper) {
-          const last = mapper.end()
-          if (last) send(controller, encoder.encode(last), last)
+        if (result.done) {
+          if (mapper) sendOwn(controller, mapper.end())
+          if (strip) sendOwn(controller, strip.end())
+          controller.close()
+          finish({ ok: true })
+          return
         }
-        controller.close()
-        finish({ ok: true })
-        return
-      }
-      ttftMs ??= performance.now() - startedMs
-      if (!translate && !record) {
+        ttftMs ??= performance.now() - startedMs
         const text = decoder.decode(result.value, { stream: true })
-        send(controller, result.value, text)
-        tail = text.slice(-600)
-        return
-      }
-      const text = decoder.decode(result.value, { stream: true })
-      const { out, error } = mapChunk(text)
-      tail = (tail + out).slice(-600)
-      if (record) recorded.push(out)
-      if (out) send(controller, translate ? encoder.encode(out) : result.value, out)
-      if (error) {
-        controller.close()
-        options.abort('backend reported an error mid-stream')
-        finish({ ok: false, error })
+        tail.push(text)
+        meter.push(text)
+        if (!translate && !record && !strip) {
+          send(controller, result.value, text)
+          return
+        }
+        const { out, error } = mapChunk(text)
+        if (record && out) recorded.push(out)
+        if (out) {
+          const cut = strip?.lastCut()
+          const bytes = out === text ? result.value : ((cut && cutBytes(result.value, cut)) ?? encoder.encode(out))
+          send(controller, bytes, out)
+        }
+        if (error) {
+          controller.close()
+          options.abort('backend reported an error mid-stream')
+          finish({ ok: false, error })
+          return
+        }
+        if (out || finished) return
       }
     },
     cancel(reason) {

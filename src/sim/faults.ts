@@ -8,12 +8,15 @@ export type Fault =
   | { readonly kind: 'hang' }
   | { readonly kind: 'drop-mid-stream' }
   | { readonly kind: 'slow-first-byte'; readonly delayMs: number }
+  /** Answers without token counts, as servers that ignore `stream_options.include_usage` (or very old Ollamas) do. */
+  | { readonly kind: 'no-usage' }
 
-/** Parses `status-500`, `hang`, `drop-mid-stream` or `slow-first-byte=MS`; undefined when it is none of them. */
+/** Parses `status-500`, `hang`, `drop-mid-stream`, `no-usage` or `slow-first-byte=MS`; undefined when it is none of them. */
 export function parseFault(text: string): Fault | undefined {
   const value = text.trim().toLowerCase()
   if (value === 'hang') return { kind: 'hang' }
   if (value === 'drop-mid-stream') return { kind: 'drop-mid-stream' }
+  if (value === 'no-usage') return { kind: 'no-usage' }
   const status = /^status-([1-5]\d\d)$/.exec(value)
   if (status) return { kind: 'status', status: Number(status[1]) }
   const slow = /^slow-first-byte=(\d+(?:\.\d+)?)$/.exec(value)
@@ -103,5 +106,46 @@ export function dropMidStream(response: Response, onDrop: () => void): Response 
   })
   const headers = new Headers(response.headers)
   headers.delete('content-length')
+  return new Response(body, { status: response.status, headers })
+}
+
+/** One JSON object without its token counts: OpenAI's `usage`, Ollama's `prompt_eval_count` / `eval_count`. */
+function withoutCounts(json: Record<string, unknown>): Record<string, unknown> {
+  const { usage: _usage, prompt_eval_count: _input, eval_count: _output, ...rest } = json
+  return rest
+}
+
+/** One frame (an SSE event or an NDJSON line) without counts; '' for OpenAI's usage-only chunk. */
+function frameWithoutCounts(frame: string): string {
+  const sse = frame.startsWith('data: ')
+  const text = sse ? frame.slice(6).trimEnd() : frame.trimEnd()
+  if (!text.startsWith('{')) return frame
+  const json = JSON.parse(text) as Record<string, unknown>
+  if (sse && Array.isArray(json.choices) && json.choices.length === 0 && json.usage) return ''
+  return sse ? `data: ${JSON.stringify(withoutCounts(json))}\n\n` : `${JSON.stringify(withoutCounts(json))}\n`
+}
+
+/**
+ * The same answer with no token counts anywhere: the usage chunk of an SSE stream dropped, `usage` and Ollama's
+ * counts taken out of every frame and of a whole JSON body. The simulator writes one frame per chunk.
+ */
+export async function withoutUsage(response: Response): Promise<Response> {
+  const source = response.body
+  if (!source || !response.ok) return response
+  const headers = new Headers(response.headers)
+  headers.delete('content-length')
+  const type = headers.get('content-type') ?? ''
+  if (!type.includes('event-stream') && !type.includes('ndjson')) {
+    const json = JSON.parse(await response.text()) as Record<string, unknown>
+    return new Response(JSON.stringify(withoutCounts(json)), { status: response.status, headers })
+  }
+  const decoder = new TextDecoder()
+  const encoder = new TextEncoder()
+  const body = source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      const frame = frameWithoutCounts(decoder.decode(chunk, { stream: true }))
+      if (frame) controller.enqueue(encoder.encode(frame))
+    },
+  }))
   return new Response(body, { status: response.status, headers })
 }

@@ -1,7 +1,7 @@
 /** `startSimulator`: one Bun server speaking Ollama and OpenAI, with stats, faults and keep-alive state. */
 import { handleOllamaEmbed, handleOllamaEmbeddings, handleOpenAIEmbeddings } from './embeddings.ts'
 import type { GenerationHandler, SimContext } from './engine.ts'
-import { createFaultQueue, dropMidStream, FAULT_HEADER, parseFault, type Fault, type FaultQueue } from './faults.ts'
+import { createFaultQueue, dropMidStream, FAULT_HEADER, parseFault, withoutUsage, type Fault, type FaultQueue } from './faults.ts'
 import { DEFAULT_OUTPUT_TOKENS } from './generate.ts'
 import { createClock, sleep, waitForAbort } from './latency.ts'
 import { createModelCatalog, DEFAULT_MODELS, startModelRuntime } from './models.ts'
@@ -104,6 +104,7 @@ async function handleGeneration(deps: Deps, req: Request, protocol: Protocol, ha
     const response = await handler(deps.ctx, parsed.body, scope)
     // Streamed bodies end their scope when the last frame goes out; everything else is done now.
     if (!isStreamed(response)) scope.finish()
+    if (fault?.kind === 'no-usage') return await withoutUsage(response)
     return fault?.kind === 'drop-mid-stream' ? dropMidStream(response, () => scope.finish()) : response
   } catch (thrown) {
     if (scope.signal.aborted) return gone()
@@ -129,6 +130,8 @@ async function withInfoFault(req: Request, respond: () => Response | Promise<Res
       return respond()
     case 'drop-mid-stream':
       return dropMidStream(await respond(), () => {})
+    case 'no-usage':
+      return respond()
   }
 }
 
@@ -150,7 +153,7 @@ async function handleAdmin(deps: Deps, req: Request, path: string): Promise<Resp
     const fault = typeof body.fault === 'string' ? parseFault(body.fault) : undefined
     const count = body.count === undefined ? 1 : body.count
     if (!fault || typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      return jsonResponse({ error: 'expected {"fault": "status-500|hang|drop-mid-stream|slow-first-byte=MS", "count": N}' }, 400)
+      return jsonResponse({ error: 'expected {"fault": "status-500|hang|drop-mid-stream|no-usage|slow-first-byte=MS", "count": N}' }, 400)
     }
     deps.faults.push(fault, count)
     return jsonResponse({ pending: deps.faults.pending() })

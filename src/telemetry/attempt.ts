@@ -1,5 +1,5 @@
 /** The CLIENT span of one upstream attempt (`chat {model}`): GenAI attributes, traceparent injection, one end. */
-import { type Context, ROOT_CONTEXT, type Span, SpanKind, propagation, trace } from '@opentelemetry/api'
+import { type Attributes, type Context, ROOT_CONTEXT, type Span, SpanKind, propagation, trace } from '@opentelemetry/api'
 import type { BackendKind, ChatRequest } from '../plugin/types.ts'
 import {
   ATTR_GEN_AI_INPUT_MESSAGES,
@@ -22,6 +22,7 @@ import {
   ATTR_SWITCHYARD_BACKEND,
   ATTR_SWITCHYARD_FALLBACK_COUNT,
   ATTR_SWITCHYARD_MODEL,
+  ATTR_SWITCHYARD_USAGE_ESTIMATED,
   EVENT_GEN_AI_FIRST_CHUNK,
   GEN_AI_OPERATIONS,
 } from './attributes.ts'
@@ -44,15 +45,26 @@ export interface AttemptAnswer {
   readonly ttftMs?: number
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /** Some count is the gateway's estimate (see src/pipeline/usage.ts). */
+  readonly tokensEstimated?: boolean
   readonly finishReason?: string
   readonly chunks?: readonly string[]
+}
+
+/** The usage attributes of an answer (both spans carry them); output tokens are not a thing for embeddings. */
+function usageAttributes(answer: AttemptAnswer, operation: string): Attributes {
+  const out: Attributes = {}
+  if (answer.inputTokens !== undefined) out[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = answer.inputTokens
+  if (answer.outputTokens !== undefined && operation !== 'embeddings') out[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS] = answer.outputTokens
+  if (answer.tokensEstimated) out[ATTR_SWITCHYARD_USAGE_ESTIMATED] = true
+  return out
 }
 
 export interface AttemptTrace {
   /** Record the output text too (the relay must keep the chunks): only with `captureContent`. */
   readonly wantsOutput: boolean
-  /** Ends the span as failed; `type` is the low-cardinality `error.type`. */
-  fail(error: unknown, type: string): void
+  /** Ends the span as failed; `type` is the low-cardinality `error.type`; `answer` has the usage of a stream cut mid-way. */
+  fail(error: unknown, type: string, answer?: AttemptAnswer): void
   /** Ends the span with the answer; marks the SERVER span with the backend that answered. */
   succeed(answer: AttemptAnswer): void
 }
@@ -112,14 +124,18 @@ export function startAttempt(parent: Context | undefined, info: AttemptInfo, hea
   const wantsOutput = recording && captureContent() && operation !== 'embeddings'
   return {
     wantsOutput,
-    fail(error, type) {
+    fail(error, type, answer) {
+      if (recording && answer) {
+        const usage = usageAttributes(answer, operation)
+        span.setAttributes(usage)
+        annotate(server, () => usage)
+      }
       end({ error, type })
     },
     succeed(answer) {
       if (recording) {
         span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, info.model)
-        if (answer.inputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, answer.inputTokens)
-        if (answer.outputTokens !== undefined && operation !== 'embeddings') span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, answer.outputTokens)
+        span.setAttributes(usageAttributes(answer, operation))
         if (answer.finishReason) span.setAttribute(ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [answer.finishReason])
         if (answer.ttftMs !== undefined) {
           const firstChunkMs = info.startedMs + answer.ttftMs
@@ -134,8 +150,7 @@ export function startAttempt(parent: Context | undefined, info: AttemptInfo, hea
         [ATTR_SWITCHYARD_MODEL]: info.model,
         [ATTR_GEN_AI_RESPONSE_MODEL]: info.model,
         [ATTR_SWITCHYARD_FALLBACK_COUNT]: info.attempt,
-        ...(answer.inputTokens !== undefined ? { [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: answer.inputTokens } : {}),
-        ...(answer.outputTokens !== undefined && operation !== 'embeddings' ? { [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: answer.outputTokens } : {}),
+        ...usageAttributes(answer, operation),
       }))
     },
   }

@@ -17,6 +17,8 @@ export const ATTR_SWITCHYARD_FALLBACK_COUNT = 'switchyard.fallback_count'
 export const ATTR_SWITCHYARD_CACHE = 'switchyard.cache'
 /** 0-based index of an upstream attempt (CLIENT span); > 0 means a fallback. */
 export const ATTR_SWITCHYARD_ATTEMPT = 'switchyard.attempt'
+/** `true` when a `gen_ai.usage.*` count is the gateway's estimate (no usage from the upstream, or a cut stream). */
+export const ATTR_SWITCHYARD_USAGE_ESTIMATED = 'switchyard.usage.estimated'
 
 // GenAI semantic conventions (development status; REFERENCE §5.1).
 export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name'

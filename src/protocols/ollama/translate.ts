@@ -83,12 +83,21 @@ interface Usage {
   completion_tokens?: number
 }
 
-function stats(usage: Usage | undefined, startedNs: number): Json {
+/** The gateway's own counts, for an upstream that reported none (see src/pipeline/usage.ts). */
+export interface TokenCounts {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/** A usable count: a non-negative number (anything else reads as missing). */
+const count = (n: unknown): number | undefined => (typeof n === 'number' && n >= 0 ? n : undefined)
+
+function stats(usage: Usage | undefined, startedNs: number, fallback?: TokenCounts): Json {
   const total = Math.max(0, Math.round(performance.now() * 1e6 - startedNs))
   return {
     total_duration: total, load_duration: 0,
-    prompt_eval_count: usage?.prompt_tokens ?? 0, prompt_eval_duration: 0,
-    eval_count: usage?.completion_tokens ?? 0, eval_duration: total,
+    prompt_eval_count: count(usage?.prompt_tokens) ?? fallback?.inputTokens ?? 0, prompt_eval_duration: 0,
+    eval_count: count(usage?.completion_tokens) ?? fallback?.outputTokens ?? 0, eval_duration: total,
   }
 }
 
@@ -100,18 +109,18 @@ function toolCallsOf(message: Json | undefined): Json[] | undefined {
   return calls.map((c) => ({ function: { name: c.function?.name ?? '', arguments: parseArguments(c.function?.arguments ?? '') } }))
 }
 
-/** A whole OpenAI JSON response as the Ollama response the client asked for. */
-export function fromOpenAIResponse(req: ChatRequest, model: string, json: Json, startedNs: number): Json {
+/** A whole OpenAI JSON response as the Ollama response the client asked for; `fallback` counts stand in for missing usage. */
+export function fromOpenAIResponse(req: ChatRequest, model: string, json: Json, startedNs: number, fallback?: TokenCounts): Json {
   const createdAt = new Date().toISOString()
   if (req.operation === 'embed') {
     const data = (json.data as { embedding: number[]; index: number }[] | undefined) ?? []
     const usage = json.usage as Usage | undefined
-    return { model, embeddings: data.toSorted((a, b) => a.index - b.index).map((d) => d.embedding), total_duration: 0, load_duration: 0, prompt_eval_count: usage?.prompt_tokens ?? 0 }
+    return { model, embeddings: data.toSorted((a, b) => a.index - b.index).map((d) => d.embedding), total_duration: 0, load_duration: 0, prompt_eval_count: count(usage?.prompt_tokens) ?? fallback?.inputTokens ?? 0 }
   }
   const choice = (json.choices as Json[] | undefined)?.[0] ?? {}
   const message = choice.message as Json | undefined
   const text = String(message?.content ?? choice.text ?? '')
-  const base = { model, created_at: createdAt, done: true, done_reason: doneReason(choice.finish_reason), ...stats(json.usage as Usage, startedNs) }
+  const base = { model, created_at: createdAt, done: true, done_reason: doneReason(choice.finish_reason), ...stats(json.usage as Usage, startedNs, fallback) }
   if (req.operation === 'generate') return { ...base, response: text }
   const thinking = message?.reasoning ?? message?.reasoning_content
   const toolCalls = toolCallsOf(message)
@@ -121,8 +130,11 @@ export function fromOpenAIResponse(req: ChatRequest, model: string, json: Json, 
   }
 }
 
-/** One OpenAI stream chunk as Ollama NDJSON lines (none for chunks that carry nothing). */
-export function createStreamMapper(req: ChatRequest, model: string, startedNs: number) {
+/**
+ * One OpenAI stream chunk as Ollama NDJSON lines (none for chunks that carry nothing). `fallback` gives the done
+ * line its counts when the upstream sent no usage (it ignored `stream_options.include_usage`).
+ */
+export function createStreamMapper(req: ChatRequest, model: string, startedNs: number, fallback?: () => TokenCounts) {
   let finish: unknown
   let usage: Usage | undefined
   let ended = false
@@ -168,7 +180,7 @@ export function createStreamMapper(req: ChatRequest, model: string, startedNs: n
     end(): string {
       if (ended) return ''
       ended = true
-      const base = { model, created_at: new Date().toISOString(), done: true, done_reason: doneReason(finish), ...stats(usage, startedNs) }
+      const base = { model, created_at: new Date().toISOString(), done: true, done_reason: doneReason(finish), ...stats(usage, startedNs, fallback?.()) }
       return flushCalls() + line(req.operation === 'generate' ? { ...base, response: '' } : { ...base, message: { role: 'assistant', content: '' } })
     },
   }
