@@ -3,7 +3,8 @@ import { Hono } from 'hono'
 import { InvalidRequestError } from '../errors.ts'
 import type { GatewayDeps } from '../pipeline/deps.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
-import { AUTO_ROUTE, type Target, candidatesFor, classifyRequest, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
+import { type ModelPolicy, checkRequested } from '../pipeline/policy.ts'
+import { AUTO_ROUTE, type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
 import { TASK_CLASSES } from '../plugin/types.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
@@ -77,13 +78,14 @@ export function createAdminRoutes() {
   })
   app.post('/router/explain', async (c) => {
     const deps = c.get('deps')
-    deps.auth.admin(c.req.raw)
+    const policy = explainPolicy(deps, c.req.raw)
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     if (typeof json.model !== 'string') json.model = 'auto'
     const request = typeof json.prompt === 'string' ? parseOllama('generate', json) : isOllamaChat(json) ? parseOllama('chat', json) : parseOpenAI('chat', json)
     const target = explainTarget(deps, request.model)
+    checkRequested(policy, request.model, target.kind === 'route')
     const classification = target.kind === 'route' ? await classifyRequest(deps, request, target.route, c.req.raw.signal) : undefined
-    const candidates = candidatesFor(deps, target, classification)
+    const candidates = candidatesFor(deps, target, classification, policy)
     let selection: Awaited<ReturnType<typeof selectBackend>> | undefined
     let selectError: string | undefined
     try {
@@ -96,11 +98,27 @@ export function createAdminRoutes() {
       class: classification?.label ?? null, confidence: classification?.confidence ?? null,
       scores: classification?.scores ?? null, task: classification?.task ?? null, classifier: classification?.classifier ?? null,
       version: classification?.version ?? classifierVersion(deps)?.version ?? null,
-      reasons: [...(classification?.reasons ?? []), ...(selection?.reasons ?? []), ...(selectError ? [selectError] : [])],
+      reasons: [...(classification?.reasons ?? []), ...(candidates.policyNote ? [candidates.policyNote] : []), ...(selection?.reasons ?? []), ...(selectError ? [selectError] : [])],
       candidates: candidates.models, backend: selection?.backend ?? null, fallbacks: selection?.fallbacks ?? [],
     })
   })
   return app
+}
+
+/**
+ * Explaining needs the admin key, or a client key: then the decision is the one that key would get, filtered by
+ * what it may use.
+ */
+function explainPolicy(deps: GatewayDeps, req: Request): ModelPolicy | undefined {
+  if (deps.auth.required) {
+    try {
+      return policyOf(deps, deps.auth.client(req))
+    } catch {
+      // Not a client key: the admin key, or nothing, is checked below.
+    }
+  }
+  deps.auth.admin(req)
+  return undefined
 }
 
 /**

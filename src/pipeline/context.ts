@@ -10,6 +10,7 @@ import type { Server } from 'bun'
 import type { ClientKey } from '../http/auth.ts'
 import type { CacheStatus, ChatRequest, Classification, Protocol, Selection, TaskClass } from '../plugin/types.ts'
 import type { Conversation } from './affinity.ts'
+import type { ModelPolicy } from './policy.ts'
 import { type BodyEnd, createBodyEnd } from './body-end.ts'
 import type { GatewayDeps } from './deps.ts'
 import type { Target } from './route.ts'
@@ -50,6 +51,10 @@ export class RequestContext {
   request!: ChatRequest
   raw!: Uint8Array
   target!: Target
+  /** What the client key may use; undefined when it may use everything. */
+  policy?: ModelPolicy
+  /** Why the policy moved the request to another class. */
+  policyNote?: string
   /** The class the client asked for with `x-switchyard-class` (route targets only). */
   forced?: TaskClass
   classification?: Classification

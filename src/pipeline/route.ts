@@ -5,6 +5,7 @@ import { requestText } from '../plugin/text.ts'
 import { type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
 import { withDeadline } from './deadlines.ts'
+import { type ModelPolicy, allowsModel, createPolicy, routeCandidates } from './policy.ts'
 import type { GatewayDeps } from './deps.ts'
 
 export const CLASSIFY_DEADLINE_MS = 5_000
@@ -118,12 +119,24 @@ export interface Candidates {
   readonly models: readonly string[]
   /** Models other than the one named, allowed by `models.<name>.fallbacks`. */
   readonly substitutes: readonly string[]
+  /** Why the client's model policy moved the request to another class, for `x-switchyard-reason`. */
+  readonly policyNote?: string
 }
 
-export function candidatesFor(deps: GatewayDeps, target: Target, classification: Classification | undefined): Candidates {
-  if (target.kind === 'route') return { models: target.route[classification?.label ?? target.route.default], substitutes: [] }
-  const substitutes = deps.config.models?.[target.model]?.fallbacks ?? []
+/** The models that may answer: the route's for the class, or the named model and its fallbacks; only those the client's policy allows. */
+export function candidatesFor(deps: GatewayDeps, target: Target, classification: Classification | undefined, policy?: ModelPolicy): Candidates {
+  if (target.kind === 'route') {
+    const chosen = routeCandidates(policy, target.name, target.route, classification?.label ?? target.route.default)
+    return { models: chosen.models, substitutes: [], policyNote: chosen.note }
+  }
+  const substitutes = (deps.config.models?.[target.model]?.fallbacks ?? []).filter((m) => allowsModel(policy, m))
   return { models: [target.model, ...substitutes], substitutes }
+}
+
+/** What the client key may use (its `models` list), or undefined for a key without one. */
+export function policyOf(deps: GatewayDeps, key: { readonly name: string; readonly models?: readonly string[] } | undefined): ModelPolicy | undefined {
+  if (!key?.models) return undefined
+  return createPolicy(key.name, key.models, (name) => routeFor(deps, name) !== undefined)
 }
 
 /** Ask selectors in config order; the first answer wins. None -> 503 naming why. */

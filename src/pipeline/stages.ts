@@ -6,8 +6,8 @@ import type { RequestContext, Stage } from './context.ts'
 import type { PipelineEnv } from './env.ts'
 import { conversationKey, conversationOf, holdClass, preferBackend } from './affinity.ts'
 import { forward } from './forward.ts'
-import { type Target, candidatesFor, classifyRequest, resolveTarget, selectBackend } from './route.ts'
-import { checkModelAllowed } from '../http/auth.ts'
+import { type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, selectBackend } from './route.ts'
+import { checkRequested } from './policy.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { ERROR_TYPE_STREAM } from '../telemetry/attributes.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
@@ -37,17 +37,23 @@ export function parseStage(protocol: Protocol, operation: Operation): Stage {
     deps.emit({ stage: 'request', requestId: ctx.requestId, timeMs: Date.now(), request })
     ctx.target = resolveTarget(deps, request.model)
     if (ctx.target.kind === 'route') ctx.forced = forcedClass(ctx.req)
-    checkModelAllowed(clientKey, request.model)
-    if (clientKey) await clientKey.admit()
+    ctx.policy = policyOf(deps, clientKey)
+    checkRequested(ctx.policy, request.model, ctx.target.kind === 'route')
+    if (clientKey) {
+      // Admission reserves the request's tokens; forward settles them to the real count, anything else refunds them.
+      const admitted = await clientKey.admit(request)
+      ctx.clientKey = admitted
+      ctx.bodyEnd.add(() => admitted.settle(0))
+    }
     return next()
   }
 }
 
 function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.cacheStatus = cache
-  // A hit is the request's last event: it carries the request and its duration.
+  // A hit is the request's last event: it carries the request, its duration and its upstream tokens (none).
   ctx.deps.emit(isCacheHit(cache)
-    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs, client: ctx.clientKey?.name, route: ctx.target.kind === 'route' ? ctx.target.name : undefined }
+    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs, client: ctx.clientKey?.name, route: ctx.target.kind === 'route' ? ctx.target.name : undefined, inputTokens: 0, outputTokens: 0 }
     : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
@@ -151,7 +157,8 @@ async function classifyThenForward(ctx: RequestContext, target: Extract<Target, 
 
 export const selectStage: Stage = async function select(ctx, next) {
   const { deps, request, target, classification } = ctx
-  const candidates = candidatesFor(deps, target, classification)
+  const candidates = candidatesFor(deps, target, classification, ctx.policy)
+  ctx.policyNote = candidates.policyNote
   const { conversation } = ctx
   const selected = await traceSelect(ctx, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, ctx.signal))
   const selection = conversation ? preferBackend(selected, conversation.prior) : selected
@@ -169,6 +176,7 @@ function reasonHeader(ctx: RequestContext, answered: { model: string; backend: s
   const { target, classification, selection, request } = ctx
   const parts: string[] = []
   if (classification) parts.push(`${classification.label} ${classification.confidence.toFixed(2)} by ${classification.classifier ?? 'classifier'}: ${classification.reasons.join(', ')}`)
+  if (ctx.policyNote) parts.push(ctx.policyNote)
   if (target.kind === 'model' && answered.model !== target.model) parts.push(`fallback: "${request.model}" unavailable, answered by "${answered.model}" (models.${target.model}.fallbacks)`)
   parts.push(...notes)
   if (notes.length === 0 && target.kind === 'route' && selection) parts.push(...selection.reasons)
@@ -201,12 +209,13 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
     },
     onEnd: (end) => {
       ctx.responded = true
+      // Before the body-end hooks: they refund the whole reservation of a request that got no answer.
+      clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
-      if (end.inputTokens !== undefined || end.outputTokens !== undefined) clientKey?.charge((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
       deps.emit({
         stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
         error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
-        outputTokens: end.outputTokens, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
+        outputTokens: end.outputTokens, tokensEstimated: end.tokensEstimated || undefined, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
         classification, cache: cacheStatus, request, selection,
       })
     },
