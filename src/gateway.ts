@@ -93,8 +93,9 @@ async function createGeneration(
       name: b.name, kind: b.kind, url: b.url, gpu: b.gpu,
       headers: backendHeaders(b),
     })),
-    // Read at scrape time, after the store below exists.
+    // Read at scrape time, after the store and the plugins below exist.
     health: () => ({ backends: health.views(), gpus: health.gpus() }),
+    counters: () => plugins.of('telemetry').flatMap((p) => p.instance.counters?.() ?? []),
   }
   let auth: Auth
   try {

@@ -10,21 +10,21 @@
  */
 import { type Counter, type Meter, type MeterProvider, createNoopMeter } from '@opentelemetry/api'
 import type { Logger } from 'switchyard/plugin'
-import { registerProcessCounter } from './process-counters.ts'
 
 /** The semantic-conventions metric the SDK's span processors report on, and the `error.type` of a queue-full drop. */
 const SPAN_PROCESSED = 'otel.sdk.processor.span.processed'
 const QUEUE_FULL = 'queue_full'
 
-/** The counter's name under the `prometheus` plugin's prefix: `switchyard_otel_spans_dropped_total`. */
+/** The counter the `otel` plugin offers (`switchyard_otel_spans_dropped_total` under the `prometheus` plugin's prefix). */
 export const SPANS_DROPPED_COUNTER = 'otel_spans_dropped_total'
+export const SPANS_DROPPED_HELP = 'Spans the OpenTelemetry batch processor dropped because its export queue was full.'
 
 export interface DroppedSpans {
   /** For the batch span processor's `selfObsMeterProvider`. */
   readonly meterProvider: MeterProvider
   /** Spans dropped since tracing started. */
   total(): number
-  /** Stop the report timer and take the counter off `/metrics`. */
+  /** Stop the report timer (and report what is left). */
   close(): void
 }
 
@@ -71,7 +71,6 @@ export function startDroppedSpanCounter({ log, maxQueueSize, reportEveryMs = 60_
   const meter: Meter = Object.assign(Object.create(noop) as Meter, {
     createCounter: (name: string, options?: Parameters<Meter['createCounter']>[1]) => (name === SPAN_PROCESSED ? processed : noop.createCounter(name, options)),
   })
-  const unregister = registerProcessCounter(SPANS_DROPPED_COUNTER, 'Spans the OpenTelemetry batch processor dropped because its export queue was full.', () => total)
 
   return {
     meterProvider: { getMeter: () => meter },
@@ -80,7 +79,6 @@ export function startDroppedSpanCounter({ log, maxQueueSize, reportEveryMs = 60_
       if (unreported > 0) report()
       clearInterval(timer)
       timer = undefined
-      unregister()
     },
   }
 }

@@ -126,6 +126,9 @@ export function createSampler({ name, ratio = 1 }: SamplerSettings, sdkTrace: Sd
 /** The settings of the pipeline this process runs, when it started one (tests, diagnostics). */
 export const runningTracing = (): TracingSettings | undefined => running?.settings
 
+/** Spans dropped since tracing started, or undefined when tracing (or its batch exporter) is off. */
+export const droppedSpans = (): number | undefined => running?.dropped?.total()
+
 /** Export what is queued now; used by `close()` on a reload or shutdown, which must not stop tracing. */
 export async function flushTracing(): Promise<void> {
   await registeredProvider()?.forceFlush()

@@ -21,7 +21,7 @@ export default definePlugin({
         {
           method: 'GET',
           path: options.path,
-          handle: () => new Response(metrics.render(gateway.health?.()), { headers: { 'content-type': CONTENT_TYPE } }),
+          handle: () => new Response(metrics.render(gateway.health?.(), gateway.counters?.()), { headers: { 'content-type': CONTENT_TYPE } }),
         },
       ],
     }

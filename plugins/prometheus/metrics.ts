@@ -1,6 +1,5 @@
 /** The gateway's metric set: names, help, label names and buckets, and how PipelineEvents and health move them. */
-import { type HealthSnapshot, type PipelineEvent, isCacheHit } from 'switchyard/plugin'
-import { processCounters } from './process-counters.ts'
+import { type CounterSample, type HealthSnapshot, type PipelineEvent, isCacheHit } from 'switchyard/plugin'
 import { type Registry, createRegistry } from './registry.ts'
 
 /** Request duration includes the whole streamed body. */
@@ -11,7 +10,7 @@ const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const
 
 export interface GatewayMetrics {
   observe(event: PipelineEvent): void
-  render(health?: HealthSnapshot): string
+  render(health?: HealthSnapshot, counters?: readonly CounterSample[]): string
 }
 
 export function createGatewayMetrics(prefix: string): GatewayMetrics {
@@ -59,13 +58,12 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   /** A cache hit counts as a 200 with no route, class, model or backend. */
   const cacheHits = requests.bind({ route: '', class: '', model: '', backend: '', status: '200' })
 
-  /** Counters other plugins offer process-wide, added to the registry the first time one is seen. */
-  const offered = new Set<string>()
-  const addOffered = () => {
-    for (const [name, counter] of processCounters()) {
-      if (offered.has(name)) continue
-      offered.add(name)
-      r.counterFrom(n(name), counter.help, () => processCounters().get(name)?.value())
+  /** Counters other telemetry plugins offer, added to the registry the first time one is seen; read at each scrape. */
+  const offeredValues = new Map<string, number>()
+  const addOffered = (samples: readonly CounterSample[]) => {
+    for (const { name, help, value } of samples) {
+      if (!offeredValues.has(name)) r.counterFrom(n(name), help, () => offeredValues.get(name))
+      offeredValues.set(name, value)
     }
   }
 
@@ -126,9 +124,9 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           return
       }
     },
-    render(health) {
+    render(health, counters = []) {
       inFlightGauge.set({}, inFlight)
-      addOffered()
+      addOffered(counters)
       if (health) snapshot(health)
       return r.render()
     },

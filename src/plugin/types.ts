@@ -331,8 +331,11 @@ export interface Hooks {
     get(key: string, signal: AbortSignal, request: ChatRequest): CacheEntry | undefined | Promise<CacheEntry | undefined>
     set(key: string, entry: CacheEntry, request: ChatRequest): void | Promise<void>
   }
-  /** Telemetry observes events; it may also serve read-only endpoints such as `/metrics` or `/dashboard`. */
-  telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[] }
+  /**
+   * Telemetry observes events; it may also serve read-only endpoints such as `/metrics` or `/dashboard`, and offer
+   * counters of its own (the `otel` plugin's dropped spans) to whichever plugin exports metrics.
+   */
+  telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[]; counters?(): readonly CounterSample[] }
   middleware: { handle: MiddlewareHandler }
   /** The decision history: one record per request, labels from feedback, and what a retrain reads. */
   history: {
@@ -359,6 +362,13 @@ export interface Hooks {
   }
 }
 
+/** A monotonic count a telemetry plugin offers: `name` without a metric prefix (`otel_spans_dropped_total`). */
+export interface CounterSample {
+  readonly name: string
+  readonly help: string
+  readonly value: number
+}
+
 /** An HTTP endpoint a plugin serves through the gateway (plain Request/Response, no Hono). */
 export interface PluginRoute {
   readonly method: 'GET' | 'POST'
@@ -383,6 +393,8 @@ export interface GatewayInfo {
   }[]
   /** The live health snapshot, read-only (telemetry exports backend, circuit and GPU state from it). */
   readonly health?: () => HealthSnapshot
+  /** Counters the config's telemetry plugins offer, read at scrape time. */
+  readonly counters?: () => readonly CounterSample[]
 }
 
 export interface HealthSnapshot {
