@@ -25,12 +25,13 @@ COPY src ./src
 COPY plugins ./plugins
 # data/ holds the labelled prompts a classifier retrain starts from.
 COPY data ./data
-# When a standalone executable exists as a build output (`dist/switchyard`, from `bun build --compile`), build
-# it here instead (`RUN bun run build`) and make the runtime stage copy just that file:
+# To ship the standalone executable instead (`dist/switchyard`, README "One binary"; weights and training data
+# are inside it), also `COPY scripts ./scripts` (its explain and doctor) and `RUN bun run build` here (the production
+# install suffices), and make the runtime stage copy just that file:
 #   COPY --from=build /app/dist/switchyard /usr/local/bin/switchyard
 #   ENTRYPOINT ["/usr/local/bin/switchyard"]
-# (then node_modules, src and plugins stay behind; the HEALTHCHECK below needs another fetcher, e.g. the
-# binary's own subcommand, since it uses `bun`).
+# (then node_modules, src, plugins and data stay behind; the HEALTHCHECK below uses `bun`, which the slim image
+# still has; on an image without Bun it needs another fetcher).
 
 FROM oven/bun:${BUN_VERSION}-slim AS runtime
 WORKDIR /app

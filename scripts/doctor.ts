@@ -12,10 +12,11 @@ const USAGE = `usage: bun run doctor [--config FILE] [--json]
   --config FILE  config to check (default: $SWITCHYARD_CONFIG, ./switchyard.config.json, ./switchyard.config.ts)
   --json         print the checks as JSON`
 
-async function main(): Promise<number> {
+/** Run the checks for the flags in `argv`; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
   let flags: { config?: string; json?: boolean; help?: boolean }
   try {
-    flags = parseArgs({ args: Bun.argv.slice(2), options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values
+    flags = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values
   } catch (error) {
     console.error(`${messageOf(error)}\n${USAGE}`)
     return 2
@@ -47,4 +48,4 @@ function render(results: readonly CheckResult[]): string {
   return `${formatTable(['status', 'check', 'detail', 'fix'], rows, { headerStyle: c.bold })}\n\n${summary}`
 }
 
-process.exit(await main())
+if (import.meta.main) process.exit(await main(Bun.argv.slice(2)))

@@ -17,10 +17,11 @@ const USAGE = `usage: bun run explain [--config FILE | --url URL] [--model NAME]
   --key KEY      admin key for --url (default: $SWITCHYARD_ADMIN_KEY)
   --json         print the raw decision as JSON`
 
-async function main(): Promise<number> {
+/** Print the decision for the prompt in `argv`; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>
   try {
-    parsed = parse()
+    parsed = parse(argv)
   } catch (error) {
     console.error(`${messageOf(error)}\n${USAGE}`)
     return 2
@@ -51,9 +52,9 @@ async function main(): Promise<number> {
   }
 }
 
-function parse() {
+function parse(argv: readonly string[]) {
   return parseArgs({
-    args: Bun.argv.slice(2),
+    args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
       url: { type: 'string' },
@@ -82,4 +83,4 @@ async function explainInProcess(configFlag: string | undefined, prompt: string, 
   }
 }
 
-process.exit(await main())
+if (import.meta.main) process.exit(await main(Bun.argv.slice(2)))

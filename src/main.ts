@@ -12,9 +12,9 @@ import { createLogger } from './log.ts'
 
 const log = createLogger('switchyard')
 
-function parseFlags() {
+function parseFlags(argv: readonly string[]) {
   const { values } = parseArgs({
-    args: Bun.argv.slice(2),
+    args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
@@ -31,10 +31,11 @@ const USAGE = `usage: bun start [--config FILE] [--port N] [--host H]
   --port N        listen port (default: $PORT, config server.port, 3333)
   --host H        listen address (default: config server.host, 127.0.0.1)`
 
-async function main(): Promise<void> {
+/** Run the gateway until a signal stops it; `argv` is the flags alone (the binary's entry passes them too). */
+export async function main(argv: readonly string[]): Promise<void> {
   let flags: ReturnType<typeof parseFlags>
   try {
-    flags = parseFlags()
+    flags = parseFlags(argv)
   } catch (error) {
     console.error(`${messageOf(error)}\n${USAGE}`)
     process.exit(2)
@@ -120,4 +121,4 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
-await main()
+if (import.meta.main) await main(Bun.argv.slice(2))

@@ -56,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.once('SIGTERM', stop)
 }
 
-if (import.meta.main) {
-  main(Bun.argv.slice(2)).catch((error: unknown) => fail(messageOf(error)))
-}
+/** `main` as a command: a bad flag or a failed start prints the usage and exits 2 (the binary's `sim` runs this too). */
+export const runSimCommand = (argv: readonly string[]): Promise<void> => main(argv).catch((error: unknown) => fail(messageOf(error)))
+
+if (import.meta.main) void runSimCommand(Bun.argv.slice(2))
