@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import { builtinPlugins } from '../plugins/index.ts'
 import { cacheKey } from '../src/pipeline/cache.ts'
 import { buildAutoRoute } from '../src/pipeline/auto-tier.ts'
+import { keepNothing } from '../src/plugin/index.ts'
 import type { BackendView, ChatRequest, PluginDefinition } from '../src/plugin/types.ts'
 import { parseOllama } from '../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
@@ -16,6 +17,14 @@ const request: ChatRequest = parseOpenAI('chat', openaiJson)
 const longRequest: ChatRequest = parseOpenAI('chat', {
   ...openaiJson,
   messages: Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${PROMPT} `.repeat(8) })),
+})
+// A long coding session: a system prompt and 50 turns of 2 KB (prose with file names, fenced Python), 100 KB in all.
+const sessionCode = Array.from({ length: 40 }, (_, i) => `def step_${i}(queue, lock):\n    with lock:\n        return queue.pop()`).join('\n')
+const sessionRequest: ChatRequest = parseOpenAI('chat', {
+  ...openaiJson,
+  messages: [{ role: 'system', content: 'You are a careful coding assistant. '.repeat(20) }, ...Array.from({ length: 50 }, (_, i) => (i % 2
+    ? { role: 'assistant', content: `Here is the updated src/worker_${i}.py with the retry logic moved into a helper:\n\`\`\`python\n${sessionCode}\n\`\`\`\n`.slice(0, 2000) }
+    : { role: 'user', content: `Thanks. Now make the scheduler in src/scheduler_${i}.ts reuse it and keep the tests in tests/test_worker.py passing. ${'Explain each change briefly. '.repeat(70)}`.slice(0, 2000) }))],
 })
 
 const models = ['qwen2.5-coder:1.5b', 'qwen2.5-coder:7b', 'llama3.2:3b', 'deepseek-coder:33b'].map((name) => ({ name }))
@@ -31,7 +40,7 @@ const controller = new AbortController()
 async function setUp(def: PluginDefinition): Promise<Record<string, unknown> | undefined> {
   try {
     const options = v.parse(def.options, {})
-    const instance = await def.setup({ name: def.name, options, signal: controller.signal, log, gateway: { backends: [] }, baseDir: process.cwd() } as never)
+    const instance = await def.setup({ name: def.name, options, signal: controller.signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing } as never)
     return instance as Record<string, unknown>
   } catch (error) {
     console.error(`skipped ${def.name}: ${messageOf(error)}`)
@@ -59,6 +68,7 @@ await group('classify', async () => {
     }
     bench(`${def.name} (1 message)`, () => classify(request, controller.signal))
     bench(`${def.name} (12 messages)`, () => classify(longRequest, controller.signal))
+    bench(`${def.name} (50 turns, 100 KB)`, () => classify(sessionRequest, controller.signal))
   }
 })
 

@@ -20,13 +20,14 @@ import type { Prediction, Report } from './classifier-report.ts'
 import { messageOf } from '../src/errors.ts'
 import { resolve } from 'node:path'
 import { loadConfig } from '../src/config/load.ts'
-import { DEFAULT_DATA, SUPPLEMENT } from './train.ts'
+import { DEFAULT_DATA, MULTITURN, SUPPLEMENT } from './train.ts'
 
 const USAGE = `usage: bun scripts/eval.ts [--data FILE.jsonl] [--classifier NAME] [--options JSON] [--config FILE]
        [--json] [--predictions OUT.jsonl] [--folds K [--seed N] [--exclude-nc] [--extra FILE.jsonl]...]
        bun scripts/eval.ts --adapt [--json]
-  no arguments   the published evaluation of the learned classifier: --data ${DEFAULT_DATA} --folds 5 --extra ${SUPPLEMENT},
-                 then the shipped weights over the whole file (latency)
+  no arguments   the published evaluation of the learned classifier: --data ${DEFAULT_DATA} --folds 5
+                 --extra ${SUPPLEMENT},${MULTITURN}, then the shipped weights over the whole file (latency)
+                 (feature-family ablation: bun scripts/ablation.ts)
   --data FILE    labelled JSONL (default ${DEFAULT_DATA})
   --extra FILE   with --folds: rows added to every training split and never scored (repeatable or comma-separated)
   --adapt        learning from corrections: policy shift and new-source scenarios through the retrain hook (fixed seeds)`
@@ -99,7 +100,7 @@ async function main() {
   const published = process.argv.length <= 2
   if (published) {
     values.folds = '5'
-    values.extra = [SUPPLEMENT]
+    values.extra = [SUPPLEMENT, MULTITURN]
   }
   const rows = await readRows(values.data ?? DEFAULT_DATA)
   const choice: ClassifierChoice = values.config

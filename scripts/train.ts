@@ -11,13 +11,15 @@ import { trainFromHistory } from './train-history.ts'
 
 export const DEFAULT_DATA = 'data/routing-dev.jsonl'
 export const SUPPLEMENT = 'plugins/learned-classifier/supplement.jsonl'
+/** Multi-turn conversations (scripts/make-multiturn.ts, train templates): what the conversation features learn from. */
+export const MULTITURN = 'plugins/learned-classifier/multiturn.jsonl'
 const SHIPPED_OUT = 'plugins/learned-classifier/weights.json'
 const SHIPPED_OUT_NO_NC = 'plugins/learned-classifier/weights-no-nc.json'
 const CALIBRATION_FOLDS = 5
 
 const USAGE = `usage: bun scripts/train.ts [--data FILE.jsonl --out FILE.json] [--extra FILE.jsonl]... [--seed N] [--epochs N] [--bits N] [--exclude-nc] [--no-calibrate]
        bun scripts/train.ts --history FILE.db [--out FILE.json] [--weights FILE.json] [--bias-min N] [--bias-max N]
-  no --data      train the shipped weights: --data ${DEFAULT_DATA} --extra ${SUPPLEMENT}
+  no --data      train the shipped weights: --data ${DEFAULT_DATA} --extra ${SUPPLEMENT},${MULTITURN}
                  --out ${SHIPPED_OUT} (${SHIPPED_OUT_NO_NC} with --exclude-nc); reproduces them byte for byte
   --extra FILE   more rows appended to the training data (repeatable or comma-separated), e.g. the coverage-gap supplement
   --exclude-nc   leave out rows whose license is non-commercial (CC-BY-NC-*), extra rows included
@@ -45,7 +47,7 @@ async function main() {
   }
   const shipped = values.data === undefined
   const dataPath = values.data ?? DEFAULT_DATA
-  const extra = values.extra ?? (shipped ? [SUPPLEMENT] : [])
+  const extra = values.extra ?? (shipped ? [SUPPLEMENT, MULTITURN] : [])
   const out = values.out ?? (values['exclude-nc'] ? SHIPPED_OUT_NO_NC : SHIPPED_OUT)
   const dataRows = await readRows(dataPath)
   const extraRows = await readExtraRows(extra)

@@ -1,5 +1,6 @@
-/** Request features (size, code, structure, constraints) shared by the heuristic and learned classifiers. */
+/** Request features (size, code, structure, constraints, conversation) shared by the heuristic and learned classifiers. */
 import { type ChatRequest, lastUserIndex } from 'switchyard/plugin'
+import { countNewlines, scanCode, scanFiles } from './code-scan.ts'
 
 export interface RequestFeatures {
   /** Approximate tokens of the whole request (about 4 characters each). */
@@ -24,15 +25,30 @@ export interface RequestFeatures {
   readonly question: boolean
   /** Intent vocabulary in the prompt's prose (code blocks left out): what kind of work is asked for, not how long it is. */
   readonly intent: Readonly<Record<IntentKind, number>>
+  /** Approximate tokens of the messages other than the last user message and the system prompt (earlier turns). */
+  readonly contextTokens: number
+  /** Intent vocabulary of the earlier turns in the window (the task the conversation is about). */
+  readonly contextIntent: Readonly<Record<IntentKind, number>>
+  /** Languages of fenced code (the fence's info string, normalized: ```py -> python). */
+  readonly languages: readonly string[]
+  /** Languages guessed for unfenced code (two or more lines with that language's signatures). */
+  readonly unfencedLanguages: readonly string[]
+  /** Lines inside fenced code blocks. */
+  readonly codeLines: number
+  /** Distinct file names or paths mentioned (`src/a.ts`, `foo.py`). */
+  readonly filePaths: number
+  /** Their distinct extensions. */
+  readonly fileExtensions: readonly string[]
+  /** Tool definitions the request carries. */
+  readonly tools: number
+  readonly hasSystem: boolean
 }
 
 export const INTENT_KINDS = ['design', 'restructure', 'concurrency', 'scale', 'security', 'edit', 'implement'] as const
 export type IntentKind = (typeof INTENT_KINDS)[number]
 
-const FENCE = /```[\s\S]*?(?:```|$)/g
 const FUNCTION_DEF = /\b(?:def|function|func|fn)\s+\w+\s*\(|\b(?:public|private|protected|static)\s+\w[\w<>[\]]*\s+\w+\s*\(|=>/g
 const CLASS_DEF = /\bclass\s+[A-Z]\w*|\binterface\s+[A-Z]\w*|\bstruct\s+[A-Z]\w*/g
-const FILE_REF = /\w\.(?:py|ts|tsx|js|jsx|go|rs|java|kt|c|cc|cpp|h|hpp|cs|rb|php|swift|sql|json|ya?ml|toml|md|sh|html|css)\b/g
 const IMPERATIVE = /\b(?:write|implement|create|build|design|add|make|return|compute|calculate|find|generate|develop|define|construct|modify|refactor|optimi[sz]e|fix|debug|explain|convert|sort|print|ensure|handle|complete|determine|count)\b/gi
 const CONSTRAINT = /\bmust\b|\bwithout\b|\bshould not\b|\bat (?:most|least)\b|\bO\([^)]{1,20}\)|\bconstraints?\b|\bedge cases?\b|\bin[- ]place\b|\btime complexity\b|\bspace complexity\b|\befficient(?:ly)?\b|\b10\^\d|<=|>=|≤|≥|\bmodulo\b/gi
 const EXAMPLE = /\bexample\s*\d*\s*:|\binput\s*:|\boutput\s*:|>>>\s/gi
@@ -127,62 +143,132 @@ function countIntent(text: string): Record<IntentKind, number> {
 }
 
 const QUESTION_START = /^(?:what|how|why|when|where|which|who|is|are|can|could|does|do|should)\b/i
-const CODE_LINE = /^(?: {4}|\t)\S|[;{}]\s*$|^\s*(?:def|class|import|from|return|if|for|while|const|let|var|public|private)\b.*[:({=]/
 
 const count = (re: RegExp, text: string) => {
   re.lastIndex = 0
   let n = 0
-  while (re.exec(text)) n++
+  while (re.test(text)) n++
   return n
 }
 
-/** Characters that look like code: fenced blocks plus code-looking lines outside them. */
-function codeCharacters(text: string): { blocks: number; chars: number } {
-  let blocks = 0
-  let chars = 0
-  const prose = text.replace(FENCE, (block) => {
-    blocks++
-    chars += block.length
-    return '\n'
-  })
-  for (const line of prose.split('\n')) if (line.trim() !== '' && CODE_LINE.test(line)) chars += line.length
-  return { blocks, chars }
+/**
+ * How much of a conversation the content features read. Past it the cost stops growing: text is read only from the
+ * system prompt, the first user message (the task statement) and the last `maxMessages` messages, within fixed
+ * character budgets; the totals (tokens, depth) are sums of message lengths and roles, which read no text.
+ */
+export interface ScanLimits {
+  readonly maxMessages: number
+  /** Guess the language of unfenced code from line signatures (scanCode). */
+  readonly guessUnfenced: boolean
+}
+export const DEFAULT_SCAN_LIMITS: ScanLimits = { maxMessages: 8, guessUnfenced: true }
+
+/** Character budgets of the scans (a single prompt reads its first this-many characters, as before the window). */
+const CODE_BUDGET = 6000
+const STRUCTURE_BUDGET = 4000
+const ASK_BUDGET = 3000
+const CONTEXT_BUDGET = 2000
+
+/**
+ * The messages the content features read, most important first: the prompt (the last user message), the system prompt
+ * (the first system message), the first user message, then the others of the last `maxMessages` messages, newest first.
+ */
+export function windowMessages(messages: ChatRequest['messages'], prompt: number, maxMessages: number): number[] {
+  const out: number[] = []
+  const push = (i: number) => {
+    if (i >= 0 && !out.includes(i)) out.push(i)
+  }
+  push(prompt)
+  let system = -1
+  let firstUser = -1
+  for (let i = 0; i < messages.length && (system < 0 || firstUser < 0); i++) {
+    const role = messages[i]!.role
+    if (role === 'system' && system < 0) system = i
+    else if (role === 'user' && firstUser < 0) firstUser = i
+  }
+  push(system)
+  push(firstUser)
+  for (let i = messages.length - 1; i >= 0 && i >= messages.length - maxMessages; i--) push(i)
+  return out
 }
 
-/** Extract the features from the whole request: every message, the system prompt and the turn count. */
-export function extractFeatures(req: Pick<ChatRequest, 'messages'>): RequestFeatures {
+/** Prefixes of the window's messages (those `keep` accepts), at most `budget` characters in all, in conversation order. */
+function budgeted(messages: ChatRequest['messages'], window: readonly number[], budget: number, keep: (i: number) => boolean): string {
+  const taken: [number, number][] = []
+  let left = budget
+  for (const i of window) {
+    if (left <= 0) break
+    if (!keep(i)) continue
+    const n = Math.min(messages[i]!.content.length, left)
+    taken.push([i, n])
+    left -= n
+  }
+  if (taken.length === 1) {
+    const [i, n] = taken[0]!
+    const text = messages[i]!.content
+    return n === text.length ? text : text.slice(0, n)
+  }
+  return taken.sort((a, b) => a[0] - b[0]).map(([i, n]) => messages[i]!.content.slice(0, n)).join('\n\n')
+}
+
+/** Extract the features from the whole request: every message's size and role, and the text of the window above. */
+export function extractFeatures(req: Pick<ChatRequest, 'messages' | 'tools'>, limits: ScanLimits = DEFAULT_SCAN_LIMITS): RequestFeatures {
+  const { messages } = req
   const lastUser = lastUserIndex(req)
+  // The prompt is the last user message (the last message when there is none).
+  const at = lastUser >= 0 ? lastUser : messages.length - 1
   let systemChars = 0
   let chars = 0
-  req.messages.forEach((m) => {
-    if (m.role === 'system') systemChars += m.content.length
+  let depth = 0
+  let hasSystem = false
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    if (m.role === 'system') {
+      hasSystem = true
+      systemChars += m.content.length
+    } else if (i < lastUser) depth++
     chars += m.content.length
-  })
-  const prompt = req.messages[lastUser]?.content ?? req.messages.at(-1)?.content ?? ''
-  const text = req.messages.length === 1 ? prompt : req.messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n')
-  // Counting regexes read a bounded prefix: past a few thousand characters more text changes nothing but latency.
-  const code = codeCharacters(text.length > 6000 ? text.slice(0, 6000) : text)
-  const scan = text.length > 4000 ? text.slice(0, 4000) : text
-  const ask = prompt.length > 3000 ? prompt.slice(0, 3000) : prompt
+  }
+  const prompt = messages[at]?.content ?? ''
+  const window = windowMessages(messages, at, limits.maxMessages)
+  const readable = (i: number) => i === at || messages[i]!.role !== 'system'
+  const codeText = budgeted(messages, window, CODE_BUDGET, readable)
+  const scan = budgeted(messages, window, STRUCTURE_BUDGET, readable)
+  const contextText = budgeted(messages, window, CONTEXT_BUDGET, (i) => i !== at && readable(i))
+  const code = scanCode(codeText, limits.guessUnfenced)
+  const files = scanFiles(scan)
+  const ask = prompt.length > ASK_BUDGET ? prompt.slice(0, ASK_BUDGET) : prompt
   const trimmed = prompt.trim()
-  const intent = countIntent(ask)
+  // Lines are counted in the code window and scaled to the whole conversation (exact when the window holds it all).
+  const textChars = chars - systemChars + (messages[at]?.role === 'system' ? prompt.length : 0)
+  const windowLines = codeText === '' ? 0 : countNewlines(codeText, 0, codeText.length) + 1
+  const lines = codeText.length >= textChars || codeText === '' ? windowLines : Math.round((windowLines * textChars) / codeText.length)
   return {
     tokens: Math.ceil(chars / 4),
     promptTokens: Math.ceil(prompt.length / 4),
     codeBlocks: code.blocks,
-    codeShare: text.length === 0 ? 0 : Math.min(1, code.chars / Math.min(text.length, 6000)),
-    lines: text === '' ? 0 : count(/\n/g, text) + 1,
+    codeShare: codeText.length === 0 ? 0 : Math.min(1, code.chars / codeText.length),
+    lines,
     functions: count(FUNCTION_DEF, scan),
     classes: count(CLASS_DEF, scan),
-    files: count(FILE_REF, scan),
-    depth: Math.max(0, req.messages.filter((m, i) => m.role !== 'system' && i < lastUser).length),
+    files: files.references,
+    depth,
     systemTokens: Math.ceil(systemChars / 4),
     imperatives: count(IMPERATIVE, ask),
     constraints: count(CONSTRAINT, ask),
     examples: count(EXAMPLE, ask),
     bullets: count(BULLET, ask),
     question: trimmed.endsWith('?') || (QUESTION_START.test(trimmed) && trimmed.length < 300),
-    intent,
+    intent: countIntent(ask),
+    contextTokens: Math.ceil((textChars - prompt.length) / 4),
+    contextIntent: countIntent(contextText),
+    languages: code.languages,
+    unfencedLanguages: code.unfenced.filter((l) => !code.languages.includes(l)),
+    codeLines: code.fencedLines,
+    filePaths: files.paths,
+    fileExtensions: files.extensions,
+    tools: req.tools ?? 0,
+    hasSystem,
   }
 }
 
@@ -191,6 +277,9 @@ export const DENSE_FEATURE_NAMES = [
   'log-tokens', 'log-prompt-tokens', 'code-share', 'code-blocks', 'lines', 'functions', 'classes', 'files', 'depth',
   'system-tokens', 'imperatives', 'constraints', 'examples', 'bullets', 'question',
   ...INTENT_KINDS.map((k) => `intent-${k}` as const),
+  // The conversation around the prompt: earlier turns, code languages, files, tool definitions, the system prompt.
+  'log-context-tokens', 'code-languages', 'code-lines', 'file-paths', 'tools', 'system',
+  ...INTENT_KINDS.map((k) => `context-intent-${k}` as const),
 ] as const
 
 export function denseFeatures(f: RequestFeatures): number[] {
@@ -199,5 +288,7 @@ export function denseFeatures(f: RequestFeatures): number[] {
     l(f.tokens) / 4, l(f.promptTokens) / 4, f.codeShare, l(f.codeBlocks), l(f.lines) / 2, l(f.functions), l(f.classes),
     l(f.files), l(f.depth), l(f.systemTokens) / 4, l(f.imperatives), l(f.constraints), l(f.examples), l(f.bullets),
     f.question ? 1 : 0, ...INTENT_KINDS.map((k) => l(f.intent[k])),
+    l(f.contextTokens) / 4, l(f.languages.length + f.unfencedLanguages.length), l(f.codeLines) / 2, l(f.filePaths),
+    l(f.tools), f.hasSystem ? 1 : 0, ...INTENT_KINDS.map((k) => l(f.contextIntent[k])),
   ]
 }

@@ -1,5 +1,5 @@
 /** The shipped training rows a retrain starts from: read and featurized once, split into grouped folds, baseline cached. */
-import { readRows, isNonCommercial, rowRequest } from './dataset.ts'
+import { readRows, isNonCommercial, rowRequest, rowText } from './dataset.ts'
 import type { LabelledRow } from './dataset.ts'
 import type { Logits } from './calibration.ts'
 import { groupedFolds, nearDuplicateGroupsAsync } from './cross-validate.ts'
@@ -9,11 +9,12 @@ import { modelLogits } from './model.ts'
 import { trainModelAsync } from './train.ts'
 import type { TrainExample, TrainOptions } from './train.ts'
 import { createYielder } from './yielder.ts'
+import routingDev from '../../data/routing-dev.jsonl' with { type: 'file' }
+import supplement from './supplement.jsonl' with { type: 'file' }
+import multiturn from './multiturn.jsonl' with { type: 'file' }
 
-/** The files the shipped weights are trained from, in the repository. */
-export const SHIPPED_TRAINING_DATA: readonly string[] = [
-  `${import.meta.dir}/../../data/routing-dev.jsonl`, `${import.meta.dir}/supplement.jsonl`,
-]
+/** The files the shipped weights are trained from, in the repository (`file` imports: embedded in the standalone binary). */
+export const SHIPPED_TRAINING_DATA: readonly string[] = [routingDev, supplement, multiturn]
 export const BASE_FOLDS = 5
 
 export interface BaseData {
@@ -36,7 +37,7 @@ export async function createBaseData(rows: readonly LabelledRow[], spec: Feature
     examples.push({ fv: { index, value, dense }, label: r.label, weight: 1 })
     await tick()
   }
-  const groups = await nearDuplicateGroupsAsync(rows.map((r) => r.prompt), tick)
+  const groups = await nearDuplicateGroupsAsync(rows.map(rowText), tick)
   const fold = groupedFolds(groups, rows.map((r) => `${r.source}|${r.label}`), BASE_FOLDS, 1)
   return { examples, fold, sources: rows.map((r) => r.source) }
 }

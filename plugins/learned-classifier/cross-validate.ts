@@ -3,7 +3,7 @@ import { TASK_CLASSES } from 'switchyard/plugin'
 import type { TaskClass } from 'switchyard/plugin'
 import { calibratedProbabilities, expectedCalibrationError, fitTemperature, logitsEce } from './calibration.ts'
 import { argmaxClass, softmaxScores } from '../heuristic-classifier/index.ts'
-import { isNonCommercial } from './dataset.ts'
+import { isNonCommercial, rowText } from './dataset.ts'
 import type { LabelledRow } from './dataset.ts'
 import type { FeatureVector } from './featurize.ts'
 import { modelLogits } from './model.ts'
@@ -161,7 +161,7 @@ function fitAndPredict(input: ValidationInput, trainRows: readonly number[], tes
 
 /** Grouped, stratified k-fold cross-validation: every row is predicted by a model that never saw its cluster. */
 export function groupedCrossValidation(input: ValidationInput, k: number, seed: number): HeldOut[] {
-  const groups = nearDuplicateGroups(input.rows.map((r) => r.prompt))
+  const groups = nearDuplicateGroups(input.rows.map(rowText))
   const fold = groupedFolds(groups, input.rows.map((r) => `${r.source}|${r.label}`), k, seed)
   const out: HeldOut[] = []
   for (let f = 0; f < k; f++) {
@@ -194,7 +194,7 @@ export function crossValidatedTemperature(input: ValidationInput, k: number, see
   const labels = held.map((h) => input.rows[h.row]!.label)
   const logits = held.map((h) => h.logits!)
   const temperature = fitTemperature(logits, labels)
-  const groups = nearDuplicateGroups(input.rows.map((r) => r.prompt))
+  const groups = nearDuplicateGroups(input.rows.map(rowText))
   const fold = groupedFolds(groups, input.rows.map((r) => `${r.source}|${r.label}`), k, seed)
   const byFold = Array.from({ length: k }, (_, f) => {
     const other = held.filter((o) => fold[o.row] !== f)

@@ -5,7 +5,12 @@ import type { ChatRequest } from 'switchyard/plugin'
 
 export const LabelledRow = v.object({
   id: v.string(),
+  /** The last user message; with `messages`, what a classifier reading only the last message would see. */
   prompt: v.string(),
+  /** A whole conversation (system prompt and earlier turns included), labelled by the whole task; `prompt` is its last user message. */
+  messages: v.optional(v.array(v.object({ role: v.string(), content: v.string() }))),
+  /** Tool definitions the request carried (the normalized request's `tools` count). */
+  tools: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   label: v.picklist(TASK_CLASSES),
   source: v.optional(v.string(), 'unknown'),
   license: v.optional(v.string(), 'unknown'),
@@ -43,10 +48,15 @@ export async function readExtraRows(flags: readonly string[] | undefined): Promi
 /** Rows under a non-commercial license (CC-BY-NC-*), which the shipped weights can leave out. */
 export const isNonCommercial = (row: Pick<LabelledRow, 'license'>) => /\bNC\b|non-?commercial/i.test(row.license)
 
-/** A single-turn chat request carrying the row's prompt, as the gateway would hand it to a classifier. */
-export function rowRequest(row: Pick<LabelledRow, 'prompt'>): ChatRequest {
+/** The row as the gateway would hand it to a classifier: its conversation, or a single-turn request carrying its prompt. */
+export function rowRequest(row: Pick<LabelledRow, 'prompt'> & Partial<Pick<LabelledRow, 'messages' | 'tools'>>): ChatRequest {
   return {
     protocol: 'openai', operation: 'chat', model: 'auto', stream: false, body: {},
-    messages: [{ role: 'user', content: row.prompt }],
+    messages: row.messages ?? [{ role: 'user', content: row.prompt }],
+    ...(row.tools !== undefined && { tools: row.tools }),
   }
 }
+
+/** The text near-duplicate grouping compares: a conversation's turns (not its system prompt, which many share), else the prompt. */
+export const rowText = (row: Pick<LabelledRow, 'prompt'> & Partial<Pick<LabelledRow, 'messages'>>): string =>
+  row.messages ? row.messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n') : row.prompt

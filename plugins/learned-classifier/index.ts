@@ -10,13 +10,16 @@ import { predict } from './predictor.ts'
 import { createRetrainRunner } from './retrain-runner.ts'
 import type { WorkerFault } from './retrain-runner.ts'
 import { loadServed, loadVersion, pointerFor, readPointer, readWeights, storePromoted, storeRollback } from './versions.ts'
+import shippedWeights from './weights.json' with { type: 'file' }
 
 /** Where a weights option points: absolute, or relative to the config file's directory. */
 export function resolveWeightsPath(path: string, baseDir: string): string {
   return path.startsWith('/') ? path : Bun.fileURLToPath(new URL(path, Bun.pathToFileURL(`${baseDir.replace(/\/$/, '')}/`)))
 }
 
-export const DEFAULT_WEIGHTS_PATH = `${import.meta.dir}/weights.json`
+// A `file` import is the file's path from source and an embedded copy's path in the standalone binary (`npm run build`);
+// TypeScript types a JSON import as its contents, hence the cast.
+export const DEFAULT_WEIGHTS_PATH = shippedWeights as unknown as string
 
 /** A retrain or rollback was asked for while one is running; the caller may try again when it has finished. */
 export class RetrainBusyError extends Error {

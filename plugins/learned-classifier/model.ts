@@ -2,6 +2,7 @@
 import * as v from 'valibot'
 import { TASK_CLASSES } from 'switchyard/plugin'
 import { DENSE_FEATURE_NAMES } from '../heuristic-classifier/features.ts'
+import { DEFAULT_FEATURE_SPEC, FEATURE_FAMILIES } from './featurize.ts'
 import type { FeatureSpec, Vector } from './featurize.ts'
 
 export interface Model {
@@ -46,6 +47,10 @@ export const WeightsFile = v.strictObject({
     charMin: v.pipe(v.number(), v.integer(), v.minValue(1)),
     charMax: v.pipe(v.number(), v.integer(), v.minValue(0)),
     maxChars: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    // Optional only so that a file written before the cap still parses and gets decodeModel's message, not a schema one.
+    maxMessages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_FEATURE_SPEC.maxMessages),
+    maxTotalChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_FEATURE_SPEC.maxTotalChars),
+    off: v.optional(v.array(v.picklist(FEATURE_FAMILIES))),
   }),
   denseFeatures: v.array(v.string()),
   scale: v.number(),
@@ -64,10 +69,11 @@ export function encodeModel(model: Model): WeightsFile {
   const scale = max / 32767 || 1
   const q = new Int16Array(model.weights.length)
   for (let i = 0; i < q.length; i++) q[i] = Math.round((model.weights[i] ?? 0) / scale)
+  const { off, ...spec } = model.spec
   return {
     format: 'switchyard-logreg-v1',
     classes: ['SIMPLE', 'MODERATE', 'COMPLEX'],
-    spec: { ...model.spec },
+    spec: { ...spec, ...(off && { off: [...off] }) },
     denseFeatures: [...DENSE_FEATURE_NAMES],
     scale,
     weights: Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'),
@@ -77,13 +83,24 @@ export function encodeModel(model: Model): WeightsFile {
   }
 }
 
-/** Validate and decode a weights file; throws with the offending path when it is not one. */
+/**
+ * Validate and decode a weights file; throws with the offending path when it is not one, and says so when it was
+ * trained for other dense features (a file from before the conversation features: retrain it).
+ */
 export function decodeModel(json: unknown): Model {
   const file = v.parse(WeightsFile, json)
+  const names: readonly string[] = DENSE_FEATURE_NAMES
+  if (file.denseFeatures.length !== names.length || file.denseFeatures.some((n, i) => n !== names[i])) {
+    const added = names.filter((n) => !file.denseFeatures.includes(n))
+    const dropped = file.denseFeatures.filter((n) => !names.includes(n))
+    const diff = [added.length > 0 && `lacks ${added.join(', ')}`, dropped.length > 0 && `has ${dropped.join(', ')}`].filter(Boolean).join('; ')
+    throw new Error(`weights: trained for ${file.denseFeatures.length} dense features, this version computes ${names.length} (${diff || 'in another order'}); `
+      + 'the file predates these features: retrain it (bun scripts/train.ts)')
+  }
   const bytes = Buffer.from(file.weights, 'base64')
   const q = new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
   if (q.length !== (1 << file.spec.bits) * CLASSES) throw new Error(`weights: expected ${(1 << file.spec.bits) * CLASSES} values, got ${q.length}`)
-  if (file.dense.length !== DENSE_FEATURE_NAMES.length * CLASSES) throw new Error('weights: dense features do not match this version')
+  if (file.dense.length !== DENSE_FEATURE_NAMES.length * CLASSES) throw new Error(`weights: expected ${DENSE_FEATURE_NAMES.length * CLASSES} dense weights, got ${file.dense.length}`)
   const weights = new Float32Array(q.length)
   for (let i = 0; i < q.length; i++) weights[i] = (q[i] ?? 0) * file.scale
   return { spec: file.spec, weights, dense: Float32Array.from(file.dense), bias: Float32Array.from(file.bias), meta: file.meta }

@@ -25,8 +25,8 @@ export interface TrainOptions {
   /**
    * `adam` updates every parameter each step (how the shipped weights are trained, so they reproduce byte for byte);
    * `lazy-adam` updates only the parameters the batch touched (L2 included): about 3x faster on hashed features
-   * (0.3 s instead of 1.1 s on the 3125 shipped rows), what a retrain inside the gateway uses; on the dev data its
-   * grouped-CV macro-F1 is 0.831 (0.835 with 8 epochs) against 0.824 for `adam`.
+   * (0.3 s instead of 1.1 s on the 3125 dev and supplement rows), what a retrain inside the gateway uses; on the dev
+   * data its grouped-CV macro-F1 is 0.830 (0.829 with 8 epochs) against 0.821 for `adam`.
    */
   readonly optimizer: 'adam' | 'lazy-adam'
   readonly meta?: Readonly<Record<string, unknown>>

@@ -1,4 +1,4 @@
-/** learned-classifier: shipped weights (coverage-gap prompts included), the bias dial, bad weight files, a train-then-predict round trip. */
+/** learned-classifier: shipped weights (coverage-gap prompts and conversations included), the bias dial, bad weight files, a train-then-predict round trip. */
 import { describe, expect, test } from 'bun:test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -62,6 +62,29 @@ describe('learned-classifier', () => {
     const c = await setupWith()
     const out = await c.classify(request(`write a docstring for this 400-line concurrent scheduler\n\`\`\`python\n${SCHEDULER}\n\`\`\``), signal)
     expect(out.label).toBe('MODERATE')
+  })
+
+  test('the shipped weights label a short follow-up by its conversation, not by its own words', async () => {
+    // Written for this test: none of these conversations is in the multi-turn files.
+    const contexts: readonly (readonly [string, 'SIMPLE' | 'MODERATE' | 'COMPLEX', readonly [string, string][]])[] = [
+      ['design', 'COMPLEX', [
+        ['user', 'Design a multi-region event store for an order system: sharded by customer id, replicated across regions, with failover and exactly-once consumers.'],
+        ['assistant', 'Shard by customer id; each region owns a slice. Replicate asynchronously and promote a replica on failover. Consumers dedupe with idempotency keys. Trade-off: cross-region ordering is per key only.'],
+      ]],
+      ['function', 'MODERATE', [
+        ['user', 'Write a Python function that merges overlapping intervals.'],
+        ['assistant', '```python\ndef merge(intervals):\n    intervals.sort()\n    out = []\n    for s, e in intervals:\n        if out and s <= out[-1][1]:\n            out[-1][1] = max(out[-1][1], e)\n        else:\n            out.append([s, e])\n    return out\n```'],
+      ]],
+      ['trivia', 'SIMPLE', [['user', 'what does len([]) return in Python?'], ['assistant', 'It returns 0.\n```python\nlen([])\n```']]],
+    ]
+    const c = await setupWith()
+    for (const followUp of ['can you make it shorter?', 'ok, go ahead']) {
+      const got = await Promise.all(contexts.map(async ([name, , turns]) => {
+        const messages = [...turns, ['user', followUp] as const].map(([role, content]) => ({ role, content }))
+        return [name, (await c.classify({ ...request(followUp), messages }, signal)).label]
+      }))
+      expect(got).toEqual(contexts.map(([name, label]) => [name, label]))
+    }
   })
 
   test('a negative COMPLEX bias routes the same prompt to a cheaper class', async () => {
