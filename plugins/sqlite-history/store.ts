@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   prompt_hash TEXT NOT NULL, features BLOB, prompt TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time_ms);
-CREATE INDEX IF NOT EXISTS decisions_prompt ON decisions (prompt_hash, time_ms);
+-- Look-ups by prompt are recent (a retry window): the time index serves them; a prompt index cost every insert.
+DROP INDEX IF EXISTS decisions_prompt;
 CREATE TABLE IF NOT EXISTS labels (
   request_id TEXT PRIMARY KEY, label TEXT NOT NULL, source TEXT NOT NULL, time_ms INTEGER NOT NULL
 );
@@ -65,6 +66,8 @@ const isExplicit = (source: string) => (EXPLICIT_LABEL_SOURCES as readonly strin
 const DAY_MS = 86_400_000
 /** Retention deletes at most this many rows per step, so one step never holds the event loop for long. */
 const PRUNE_STEP = 2_000
+/** Background writes take at most this many rows per turn of the event loop. */
+const WRITE_STEP = 64
 
 function toRow(d: DecisionRecord, storePrompts: boolean): (string | number | Uint8Array | null)[] {
   return [
@@ -121,14 +124,16 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
     mode = 'memory'
     db = openDatabase(':memory:')
   }
-  const insert = db.prepare(`INSERT OR REPLACE INTO decisions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`)
+  const insert = db.prepare(`INSERT OR IGNORE INTO decisions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`)
   const upsertLabel = db.prepare('INSERT OR REPLACE INTO labels (request_id, label, source, time_ms) VALUES (?, ?, ?, ?)')
   const labelOf = db.prepare<LabelRow, [string]>('SELECT label, source, time_ms FROM labels WHERE request_id = ?')
   const byId = db.prepare<Row, [string]>('SELECT * FROM decisions WHERE id = ?')
+  // Rows are counted here, not with count(*), which scans the whole table (milliseconds at a million rows).
+  let rows = (db.query('SELECT count(*) AS n FROM decisions').get() as { n: number }).n
   const writeBatch = db.transaction((batch: readonly DecisionRecord[]) => {
     const now = Date.now()
     for (const d of batch) {
-      insert.run(...toRow(d, storePrompts))
+      rows += insert.run(...toRow(d, storePrompts)).changes
       // A forced class is the client's own label for that request.
       if (d.forced && d.label) upsertLabel.run(d.id, d.label, 'forced', now)
     }
@@ -141,18 +146,23 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
   let writesSincePrune = 0
   let pruning = false
 
-  const flush = () => {
+  /**
+   * Writes what is queued: all of it when asked (`flush()`: reads, labels, shutdown), else at most WRITE_STEP rows per
+   * turn of the event loop, so a large backlog never holds requests up for long (an insert costs tens of µs).
+   */
+  const write = (limit = Infinity) => {
     if (timer) clearTimeout(timer)
     timer = undefined
     if (pending.length === 0) return
-    const batch = pending
-    pending = []
+    const batch = pending.length <= limit ? pending : pending.slice(0, limit)
+    pending = pending.length <= limit ? [] : pending.slice(limit)
     try {
       writeBatch(batch)
       if (failing) log?.info('decision history writable again', { path, written: batch.length })
       failing = false
       writesSincePrune += batch.length
       if (writesSincePrune >= 1_000) schedulePrune()
+      if (pending.length > 0) schedule(0)
     } catch (error) {
       // Keep the batch (nothing recorded is lost while it fits) and try again later; say so once per outage.
       pending = batch.concat(pending)
@@ -165,9 +175,10 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
       schedule(Math.max(flushMs, 2_000))
     }
   }
+  const flush = () => write()
   const schedule = (ms = flushMs) => {
     if (timer) return
-    timer = setTimeout(flush, ms)
+    timer = setTimeout(() => write(WRITE_STEP), ms)
     timer.unref?.()
   }
 
@@ -177,11 +188,12 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
       `DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE time_ms < ? AND id NOT IN (SELECT request_id FROM labels) LIMIT ${PRUNE_STEP})`,
       [nowMs - maxAgeMs],
     ).changes
-    const total = (db.query('SELECT count(*) AS n FROM decisions').get() as { n: number }).n
-    const over = Math.min(total - maxRows, PRUNE_STEP)
+    rows -= old
+    const over = Math.min(rows - maxRows, PRUNE_STEP)
     const extra = over > 0
       ? db.run(`DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE id NOT IN (SELECT request_id FROM labels) ORDER BY time_ms LIMIT ?)`, [over]).changes
       : 0
+    rows -= extra
     return old + extra
   }
   const prune = (nowMs = Date.now()): number => {
@@ -220,8 +232,8 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
       // A full batch is written on the next turn of the event loop, never inside the request that filled it.
       if (pending.length === 500) {
         if (timer) clearTimeout(timer)
-        timer = setTimeout(flush, 0)
-        timer.unref?.()
+        timer = undefined
+        schedule(0)
       } else schedule()
     },
     flush,
@@ -266,8 +278,8 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
         if (d.promptHash === promptHash && d.client === client && d.timeMs >= sinceMs) return d
       }
       const row = db.query<Row, (string | number)[]>(
-        `SELECT * FROM decisions WHERE prompt_hash = ? AND time_ms >= ? AND ${client === undefined ? 'client IS NULL' : 'client = ?'} ORDER BY time_ms DESC LIMIT 1`,
-      ).get(...[promptHash, sinceMs, ...(client === undefined ? [] : [client])])
+        `SELECT * FROM decisions WHERE time_ms >= ? AND prompt_hash = ? AND ${client === undefined ? 'client IS NULL' : 'client = ?'} ORDER BY time_ms DESC LIMIT 1`,
+      ).get(...[sinceMs, promptHash, ...(client === undefined ? [] : [client])])
       return row ? fromRow(row) : undefined
     },
     count: () => (flush(), (db.query('SELECT count(*) AS n FROM decisions').get() as { n: number }).n),
