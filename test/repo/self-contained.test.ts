@@ -40,11 +40,11 @@ describe('the repository stands on its own', () => {
 
   test('the check finds what it looks for', () => {
     // Built from parts, so this file does not name such a path itself.
-    const machine = ['', 'work', 'shared', 'data', 'x.jsonl'].join('/')
+    const machine = ['', 'home', 'builder', 'data.jsonl'].join('/')
     expect(`--data ${machine}`.match(MACHINE_PATH)).toEqual([machine])
-    const climbing = ['..', 'shared', 'data', 'routing-dev.jsonl'].join('/')
+    const climbing = ['..', 'sibling', 'data.jsonl'].join('/')
     expect(`see \`${climbing}\``.match(CLIMBING)).toEqual([climbing])
-    expect(outside(resolve(ROOT, '../shared/data'))).toBe(true)
+    expect(outside(resolve(ROOT, climbing))).toBe(true)
     expect(outside(resolve(ROOT, 'test/repo', '../../src/main.ts'))).toBe(false)
     expect('import x from "../../src/a.ts"; open /usr/bin/chromium or /tmp/x'.match(MACHINE_PATH)).toBeNull()
   })
