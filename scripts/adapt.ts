@@ -16,7 +16,7 @@ import type { Served } from '../plugins/learned-classifier/predictor.ts'
 import { createDotScratch, toVector } from '../plugins/learned-classifier/similarity.ts'
 import { createRandom, shuffleInPlace, trainModel } from '../plugins/learned-classifier/train.ts'
 import { loadVersion, readWeights } from '../plugins/learned-classifier/versions.ts'
-import { classBelow } from '../src/pipeline/history.ts'
+import { classBelow } from 'switchyard/plugin'
 import { createKeep, startHarness } from './adapt-harness.ts'
 import { DEFAULT_DATA, SUPPLEMENT } from './train.ts'
 

@@ -1,5 +1,5 @@
 /** Turns the last PipelineEvent of each request (it carries the whole decision) into one routing decision, kept in a bounded ring. */
-import { type PipelineEvent, isCacheHit } from 'switchyard/plugin'
+import { type PipelineEvent, isFinalEvent } from 'switchyard/plugin'
 
 /** One routing decision as the dashboard shows it: plain JSON, no prompt text. */
 export interface Decision {
@@ -83,10 +83,8 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
 
   return {
     observe(event) {
-      if (event.stage === 'response') return finish(event, event.status)
-      // A hit is answered from the cache: no response event follows.
-      if (event.stage === 'cache' && isCacheHit(event.cache)) return finish(event, 200)
-      return undefined
+      // A cache hit is a 200 answered from the cache.
+      return isFinalEvent(event) ? finish(event, event.status ?? 200) : undefined
     },
     recent() {
       const ordered = ring.length < maxDecisions ? ring.slice() : [...ring.slice(next), ...ring.slice(0, next)]

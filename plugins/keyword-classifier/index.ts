@@ -1,6 +1,6 @@
 /** Keyword classifier: the classic rules (words or /regex/ per class), the baseline every other classifier beats. */
 import * as v from 'valibot'
-import { definePlugin, lastUserIndex, TASK_CLASSES } from 'switchyard/plugin'
+import { classRank, definePlugin, lastUserIndex, TASK_CLASSES } from 'switchyard/plugin'
 import type { ChatRequest, Classification, TaskClass } from 'switchyard/plugin'
 import { detectTask } from './task.ts'
 
@@ -65,7 +65,6 @@ export default definePlugin({
       weight: options.weights[label],
       rules: options.rules[label].map(compileRule),
     }))
-    const rank = (label: TaskClass) => TASK_CLASSES.indexOf(label)
 
     return {
       classify(req): Classification {
@@ -96,7 +95,7 @@ export default definePlugin({
         }
         // Ties go to the more capable class: under-serving a prompt costs more than over-serving it.
         let label: TaskClass = 'SIMPLE'
-        for (const c of TASK_CLASSES) if (raw[c] > raw[label] || (raw[c] === raw[label] && rank(c) > rank(label))) label = c
+        for (const c of TASK_CLASSES) if (raw[c] > raw[label] || (raw[c] === raw[label] && classRank(c) > classRank(label))) label = c
         // Add-one smoothing keeps a single hit from claiming certainty.
         const scores = {
           SIMPLE: (raw.SIMPLE + 0.5) / (total + 1.5),

@@ -4,7 +4,7 @@
  * carry over. Bounded (entries and age) and kept across config reloads.
  */
 import type { ChatRequest, Classification, Selection, TaskClass } from '../plugin/types.ts'
-import { TASK_CLASSES } from '../plugin/types.ts'
+import { classRank } from '../plugin/types.ts'
 import { type BoundedMap, createBoundedMap } from './bounded-map.ts'
 
 export interface Conversation {
@@ -20,8 +20,6 @@ export type Conversations = BoundedMap<string, Conversation>
 /** A conversation idle this long starts over. */
 export const AFFINITY_TTL_MS = 30 * 60_000
 export const createConversations = (): Conversations => createBoundedMap(20_000)
-
-const tier = (label: TaskClass) => TASK_CLASSES.indexOf(label)
 
 /** The conversation a request belongs to, or undefined when it has no user message. */
 export function conversationKey(request: ChatRequest, client: string | undefined): string | undefined {
@@ -41,7 +39,7 @@ export function conversationOf(conversations: Conversations, key: string, nowMs 
 
 /** Never step down mid-conversation: a lower class than the conversation reached is raised to it, and says so. */
 export function holdClass(c: Classification, prior: Conversation | undefined): Classification {
-  if (!prior || tier(prior.label) <= tier(c.label)) return c
+  if (!prior || classRank(prior.label) <= classRank(c.label)) return c
   return { ...c, label: prior.label, reasons: [...c.reasons, `affinity: conversation reached ${prior.label} (turn ${prior.turns}); classifier said ${c.label}`] }
 }
 

@@ -2,7 +2,7 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
-import { type ChatRequest, type DecisionRecord, type PipelineEvent, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
+import { type ChatRequest, type DecisionRecord, type PipelineEvent, TASK_CLASSES, type TaskClass, classAbove, classRank } from '../plugin/types.ts'
 import { type BoundedMap, createBoundedMap } from './bounded-map.ts'
 import type { GatewayDeps } from './deps.ts'
 import { noteCorrection } from './learning.ts'
@@ -31,18 +31,11 @@ export function promptHashOf(messages: ChatRequest['messages']): string {
   return h.toString(36)
 }
 
-const tier = (label: TaskClass) => TASK_CLASSES.indexOf(label)
-export const classAbove = (label: TaskClass): TaskClass => TASK_CLASSES[Math.min(tier(label) + 1, TASK_CLASSES.length - 1)]!
-export const classBelow = (label: TaskClass): TaskClass => TASK_CLASSES[Math.max(tier(label) - 1, 0)]!
-
 /** The highest class of `route` whose candidates include `model`, if any. */
 function classOfModel(route: RouteConfig, model: string): TaskClass | undefined {
   for (let i = TASK_CLASSES.length - 1; i >= 0; i--) if (route[TASK_CLASSES[i]!].includes(model)) return TASK_CLASSES[i]
   return undefined
 }
-
-/** A request's last event (a response, or a cache hit) carries the whole decision. */
-export const isFinalEvent = (event: PipelineEvent): boolean => event.stage === 'response' || (event.stage === 'cache' && isCacheHit(event.cache))
 
 /** Builds the history row of a request from its last event; the prompt text only when a store keeps prompts. */
 export function decisionOf(event: PipelineEvent, withPrompt: boolean): DecisionRecord {
@@ -72,7 +65,7 @@ function retryCorrection(deps: GatewayDeps, decision: DecisionRecord): { id: str
     const route = routeFor(deps, previous.route)
     asked = route ? classOfModel(route, decision.requested) : undefined
   }
-  if (!asked || tier(asked) <= tier(previous.label)) return undefined
+  if (!asked || classRank(asked) <= classRank(previous.label)) return undefined
   return { id: previous.id, label: classAbove(previous.label) }
 }
 

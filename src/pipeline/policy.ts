@@ -6,7 +6,7 @@
  */
 import type { RouteConfig } from '../config/schema.ts'
 import { ForbiddenError } from '../errors.ts'
-import { TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
+import { TASK_CLASSES, type TaskClass, classRank } from '../plugin/types.ts'
 
 export interface ModelPolicy {
   /** Who the policy belongs to, for messages: `key alice`, `team ml`. */
@@ -68,7 +68,7 @@ export function routeCandidates(policy: ModelPolicy | undefined, routeName: stri
   const allowedOf = (c: TaskClass) => route[c].filter((m) => allowed.has(m))
   const own = allowedOf(label)
   if (own.length > 0) return { label, models: own }
-  const at = TASK_CLASSES.indexOf(label)
+  const at = classRank(label)
   for (let step = 1; step < TASK_CLASSES.length; step++) {
     for (const i of [at + step, at - step]) {
       const c = TASK_CLASSES[i]

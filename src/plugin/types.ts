@@ -8,6 +8,13 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number]
 export const TASK_CLASSES = ['SIMPLE', 'MODERATE', 'COMPLEX'] as const
 export type TaskClass = (typeof TASK_CLASSES)[number]
 
+/** A class's place in the order SIMPLE < MODERATE < COMPLEX. */
+export const classRank = (label: TaskClass): number => TASK_CLASSES.indexOf(label)
+/** One class up (COMPLEX stays COMPLEX): what a "too weak" verdict means. */
+export const classAbove = (label: TaskClass): TaskClass => TASK_CLASSES[Math.min(classRank(label) + 1, TASK_CLASSES.length - 1)]!
+/** One class down (SIMPLE stays SIMPLE): what a "too strong" verdict means. */
+export const classBelow = (label: TaskClass): TaskClass => TASK_CLASSES[Math.max(classRank(label) - 1, 0)]!
+
 export const PROTOCOLS = ['openai', 'ollama'] as const
 export type Protocol = (typeof PROTOCOLS)[number]
 
@@ -87,6 +94,10 @@ export type CacheStatus = 'hit' | 'miss' | 'bypass' | 'semantic-hit'
 
 /** Answered from a cache (exact or semantic hit): then no upstream answer and no `response` event follow. */
 export const isCacheHit = (status: string | null | undefined): boolean => status === 'hit' || status === 'semantic-hit'
+
+/** A request's last event: its `response`, or a cache hit (then no response event follows). It carries the whole decision. */
+export const isFinalEvent = (event: { readonly stage: string; readonly cache?: string }): boolean =>
+  event.stage === 'response' || (event.stage === 'cache' && isCacheHit(event.cache))
 
 export interface ModelInfo {
   readonly name: string
