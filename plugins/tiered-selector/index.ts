@@ -1,6 +1,6 @@
 /** The built-in selector: walk the candidates in order; per model, rank healthy backends that serve it. */
 import * as v from 'valibot'
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin, estimatePromptTokens } from 'switchyard/plugin'
 import type { BackendView, ChatRequest, SelectionOption } from 'switchyard/plugin'
 import { rankBackends, vramMisfit } from './rank.ts'
 
@@ -65,11 +65,9 @@ function servingIndex(backends: readonly BackendView[]): Map<string, BackendView
   return index
 }
 
-/** About four characters a token: enough to tell a 2k-token prompt from a 32k one. */
+/** Prompt plus the output cap, at about four characters a token: enough to tell a 2k-token prompt from a 32k one. */
 function estimateTokens(request: ChatRequest): number {
-  let chars = 0
-  for (const m of request.messages) chars += m.content.length
-  return Math.ceil(chars / 4) + (request.maxTokens ?? 0)
+  return estimatePromptTokens(request) + (request.maxTokens ?? 0)
 }
 
 function contextMisfit(b: BackendView, model: string, tokens: number): string | undefined {

@@ -2,7 +2,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { ApiKeyConfig, AuthConfig } from '../config/schema.ts'
 import { RateLimitedError, UnauthorizedError } from '../errors.ts'
-import { estimateInputTokens, maxOutputTokens, maxTokensField } from '../pipeline/usage.ts'
+import { maxOutputTokens, maxTokensField } from '../pipeline/usage.ts'
+import { estimatePromptTokens } from '../plugin/text.ts'
 import type { ChatRequest } from '../plugin/types.ts'
 import { type BucketStore, type KeyBuckets, createLocalBuckets } from './rate-limit.ts'
 
@@ -32,7 +33,7 @@ export const DEFAULT_RESERVE_TOKENS = 512
  */
 export function reservationOf(request: ChatRequest, key: Pick<ApiKeyConfig, 'reserveTokens' | 'tokensPerMinute'>): number {
   const output = request.operation === 'embed' ? 0 : (maxOutputTokens(request) ?? key.reserveTokens ?? Math.min(DEFAULT_RESERVE_TOKENS, key.tokensPerMinute ?? DEFAULT_RESERVE_TOKENS))
-  return estimateInputTokens(request) + output
+  return estimatePromptTokens(request) + output
 }
 
 function refusalMessage(name: string, refused: 'requestsPerMinute' | 'tokensPerMinute', limit: number): string {

@@ -6,7 +6,8 @@ import { fromOpenAIResponse } from '../protocols/ollama/translate.ts'
 import type { Answer } from './context.ts'
 import type { GatewayDeps } from './deps.ts'
 import { type RelayEnd, relayStream } from './relay.ts'
-import { answerUsage, estimateInputTokens } from './usage.ts'
+import { answerUsage } from './usage.ts'
+import { estimatePromptTokens } from '../plugin/text.ts'
 import { type DeadlineKind, cancelDeadline, startDeadline } from './deadlines.ts'
 import type { FlightTap } from './single-flight.ts'
 import { planUpstream } from './upstream.ts'
@@ -183,7 +184,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
     } catch (error) {
       const cause = control.timedOut ?? messageOf(error)
       // Nothing reached the client: the prompt is charged (estimated), no output.
-      const usage = { inputTokens: estimateInputTokens(request), outputTokens: 0, tokensEstimated: true }
+      const usage = { inputTokens: estimatePromptTokens(request), outputTokens: 0, tokensEstimated: true }
       finishWith(clientSignal.aborted ? { ok: false, cancelled: true, error: 'client disconnected', ...usage } : { ok: false, error: cause, ...usage })
       if (clientSignal.aborted) throw new UpstreamError('client disconnected', 499, { cause: error })
       throw new UpstreamError(`backend "${option.backend}" failed while answering: ${cause}`)

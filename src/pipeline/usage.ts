@@ -9,10 +9,9 @@
  * upstream that batches tokens), which counts one token per 4 characters. A whole (non-streamed) answer and a
  * prompt count one token per 4 characters. See docs/tokens.md.
  */
+import { CHARS_PER_TOKEN, estimatePromptTokens } from '../plugin/text.ts'
 import type { ChatRequest } from '../plugin/types.ts'
 
-/** Characters per token where nothing better is known (prompts, non-streamed answers, batched frames). */
-export const CHARS_PER_TOKEN = 4
 /** Longer than any one token of a real tokenizer's English or code vocabulary: such a frame holds several. */
 const ONE_TOKEN_MAX_CHARS = 24
 
@@ -71,11 +70,6 @@ export function usageFromTail(tail: string, shape?: UsageShape): { inputTokens?:
 export const tokensOfChars = (chars: number): number => Math.ceil(chars / CHARS_PER_TOKEN)
 
 /** The prompt's tokens, estimated: one per 4 characters of its messages (0 for no text). */
-export function estimateInputTokens(request: Pick<ChatRequest, 'messages'>): number {
-  let chars = 0
-  for (const m of request.messages) chars += m.content.length
-  return tokensOfChars(chars)
-}
 
 /** The client's cap on output tokens, when it set a usable one (Ollama's `-1`/`-2` mean no cap). */
 export function maxOutputTokens(request: Pick<ChatRequest, 'maxTokens'>): number | undefined {
@@ -229,7 +223,7 @@ export function answerUsage(request: ChatRequest, text: string, shape?: UsageSha
   const inputTokens = reported.inputTokens ?? early.inputTokens
   const outputTokens = embed ? 0 : (reported.outputTokens ?? early.outputTokens)
   return {
-    inputTokens: inputTokens ?? estimateInputTokens(request),
+    inputTokens: inputTokens ?? estimatePromptTokens(request),
     outputTokens: outputTokens ?? (json ? tokensOfChars(answerText(json).length) : 0),
     tokensEstimated: inputTokens === undefined || outputTokens === undefined,
     finishReason: reported.finishReason,
@@ -242,7 +236,7 @@ export function streamUsage(request: ChatRequest, tail: string, meter: Pick<Outp
   const embed = request.operation === 'embed'
   const outputTokens = embed ? 0 : reported.outputTokens
   return {
-    inputTokens: reported.inputTokens ?? estimateInputTokens(request),
+    inputTokens: reported.inputTokens ?? estimatePromptTokens(request),
     outputTokens: outputTokens ?? meter.tokens(),
     tokensEstimated: reported.inputTokens === undefined || outputTokens === undefined,
     finishReason: reported.finishReason,

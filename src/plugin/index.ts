@@ -4,7 +4,7 @@ import type { PluginDefinition, PluginKind } from './types.ts'
 
 export type * from './types.ts'
 export { BACKEND_KINDS, EXPLICIT_LABEL_SOURCES, LABEL_SOURCES, OPERATIONS, PLUGIN_KINDS, PROTOCOLS, TASK_CLASSES, classAbove, classBelow, classRank, isCacheHit, isFinalEvent } from './types.ts'
-export { requestText, lastUserIndex, lastUserText } from './text.ts'
+export { CHARS_PER_TOKEN, estimatePromptTokens, requestText, lastUserIndex, lastUserText } from './text.ts'
 export { describeFetchError, httpGet, parseJson, type HttpResult } from './http-get.ts'
 
 /** Typed identity: gives a plugin definition its types without a cast. */

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'bun:test'
 import { parseOllama } from '../../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../../src/protocols/openai/parse.ts'
 import { createUsageStrip, cutBytes } from '../../src/protocols/openai/stream.ts'
-import { answerUsage, createOutputMeter, estimateInputTokens, streamUsage } from '../../src/pipeline/usage.ts'
+import { answerUsage, createOutputMeter, streamUsage } from '../../src/pipeline/usage.ts'
+import { estimatePromptTokens } from 'switchyard/plugin'
 
 const openaiChat = (extra: Record<string, unknown> = {}) => parseOpenAI('chat', { model: 'm', messages: [{ role: 'user', content: 'count the tokens please' }], ...extra })
 const ollamaChat = (extra: Record<string, unknown> = {}) => parseOllama('chat', { model: 'm', messages: [{ role: 'user', content: 'count the tokens please' }], ...extra })
@@ -111,7 +112,7 @@ describe('answerUsage and streamUsage', () => {
 
   test('missing or negative figures are estimated: the prompt and the answer at 4 characters per token', () => {
     const request = openaiChat()
-    expect(estimateInputTokens(request)).toBe(6)
+    expect(estimatePromptTokens(request)).toBe(6)
     expect(answerUsage(request, JSON.stringify({ choices: [{ message: { content: 'x'.repeat(41) } }] }))).toMatchObject({ inputTokens: 6, outputTokens: 11, tokensEstimated: true })
     expect(answerUsage(request, JSON.stringify({ choices: [{ message: { content: 'abcd' } }], usage: { prompt_tokens: -1, completion_tokens: -1 } }))).toMatchObject({ inputTokens: 6, outputTokens: 1, tokensEstimated: true })
   })
