@@ -5,6 +5,7 @@ import { createRandom } from '../plugins/learned-classifier/train.ts'
 import { AGENT_SYSTEMS, CONVERSATION_TEMPLATES, FOLLOW_UPS, MULTITURN_POOLS, PLAIN_SYSTEMS } from './multiturn-templates.ts'
 import type { ConversationTemplate, Filler, Turn } from './multiturn-templates.ts'
 import { POOLS, RACY_SNIPPETS, SNIPPETS } from './supplement-templates.ts'
+import { writeSplits } from './make-supplement.ts'
 import { messageOf } from '../src/errors.ts'
 
 const USAGE = `usage: bun scripts/make-multiturn.ts [--out-dir DIR] [--seed N]
@@ -97,14 +98,7 @@ async function main() {
     console.log(USAGE)
     return
   }
-  const { train, test } = generateMultiturn(Number(values.seed))
-  const dir = values['out-dir'].replace(/\/$/, '')
-  const lines = (rows: readonly MultiturnRow[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`
-  await Bun.write(`${dir}/multiturn.jsonl`, lines(train))
-  await Bun.write(`${dir}/multiturn-test.jsonl`, lines(test))
-  const count = (rows: readonly MultiturnRow[]) => (['SIMPLE', 'MODERATE', 'COMPLEX'] as const).map((c) => rows.filter((r) => r.label === c).length).join(' / ')
-  console.log(`multiturn: ${train.length} train conversations (S / M / C ${count(train)}) -> ${dir}/multiturn.jsonl`)
-  console.log(`multiturn: ${test.length} test conversations (S / M / C ${count(test)}) -> ${dir}/multiturn-test.jsonl`)
+  await writeSplits(values['out-dir'], 'multiturn', 'conversations', generateMultiturn(Number(values.seed)))
 }
 
 if (import.meta.main) {

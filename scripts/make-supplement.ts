@@ -99,14 +99,18 @@ async function main() {
     console.log(USAGE)
     return
   }
-  const { train, test } = generateSupplement(Number(values.seed))
-  const dir = values['out-dir'].replace(/\/$/, '')
-  const lines = (rows: readonly SupplementRow[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`
-  await Bun.write(`${dir}/supplement.jsonl`, lines(train))
-  await Bun.write(`${dir}/supplement-test.jsonl`, lines(test))
-  const count = (rows: readonly SupplementRow[]) => (['SIMPLE', 'MODERATE', 'COMPLEX'] as const).map((c) => rows.filter((r) => r.label === c).length).join(' / ')
-  console.log(`supplement: ${train.length} train rows (S / M / C ${count(train)}) -> ${dir}/supplement.jsonl`)
-  console.log(`supplement: ${test.length} test rows (S / M / C ${count(test)}) -> ${dir}/supplement-test.jsonl`)
+  await writeSplits(values['out-dir'], 'supplement', 'rows', generateSupplement(Number(values.seed)))
+}
+
+/** Writes `NAME.jsonl` (train) and `NAME-test.jsonl` (test) into `dir` and says how many rows of each class went where. */
+export async function writeSplits(outDir: string, name: string, noun: string, splits: { train: readonly { label: TaskClass }[]; test: readonly { label: TaskClass }[] }): Promise<void> {
+  const dir = outDir.replace(/\/$/, '')
+  const count = (rows: readonly { label: TaskClass }[]) => (['SIMPLE', 'MODERATE', 'COMPLEX'] as const).map((c) => rows.filter((r) => r.label === c).length).join(' / ')
+  for (const [split, file] of [['train', `${name}.jsonl`], ['test', `${name}-test.jsonl`]] as const) {
+    const rows = splits[split]
+    await Bun.write(`${dir}/${file}`, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`)
+    console.log(`${name}: ${rows.length} ${split} ${noun} (S / M / C ${count(rows)}) -> ${dir}/${file}`)
+  }
 }
 
 if (import.meta.main) {

@@ -10,6 +10,7 @@ import { modelLogits } from './model.ts'
 import { createRandom, shuffleInPlace, trainModel } from './train.ts'
 import { runSteps, runStepsAsync } from './yielder.ts'
 import type { TrainExample, TrainOptions } from './train.ts'
+import { createUnionFind } from './union-find.ts'
 
 const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
 
@@ -27,19 +28,7 @@ export function nearDuplicateGroupsAsync(prompts: readonly string[], tick: () =>
 }
 
 function* nearDuplicateSteps(prompts: readonly string[]): Generator<void, number[]> {
-  const parent = prompts.map((_, i) => i)
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]!]!
-      i = parent[i]!
-    }
-    return i
-  }
-  const union = (a: number, b: number) => {
-    const ra = find(a)
-    const rb = find(b)
-    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb)
-  }
+  const { find, union } = createUnionFind(prompts.length)
   const byPrefix = new Map<string, number>()
   const shingles: Set<string>[] = []
   for (const [i, p] of prompts.entries()) {

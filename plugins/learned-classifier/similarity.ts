@@ -2,6 +2,7 @@
 import type { ClassifierFeatures } from 'switchyard/plugin'
 import { DENSE_FEATURE_NAMES } from '../heuristic-classifier/features.ts'
 import type { Vector } from './featurize.ts'
+import { createUnionFind } from './union-find.ts'
 
 /**
  * A recorded feature vector as the model reads it: typed arrays (one shape for the JIT), duplicate buckets merged,
@@ -67,23 +68,11 @@ export function maxCosine(rows: readonly Vector[], queries: readonly Vector[], b
 
 /** Single-linkage groups: vectors whose cosine reaches `threshold` (directly or through a chain) share a group id. */
 export function cosineGroups(vectors: readonly Vector[], threshold: number, bits: number): number[] {
-  const parent = vectors.map((_, i) => i)
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]!]!
-      i = parent[i]!
-    }
-    return i
-  }
+  const { find, union } = createUnionFind(vectors.length)
   const scratch = createDotScratch(bits)
   for (let a = 0; a < vectors.length; a++) {
     scratch.load(vectors[a]!)
-    for (let b = a + 1; b < vectors.length; b++) {
-      if (scratch.dot(vectors[b]!) < threshold) continue
-      const ra = find(a)
-      const rb = find(b)
-      if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb)
-    }
+    for (let b = a + 1; b < vectors.length; b++) if (scratch.dot(vectors[b]!) >= threshold) union(a, b)
   }
   return vectors.map((_, i) => find(i))
 }
