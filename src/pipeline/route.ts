@@ -31,7 +31,8 @@ function autoRoute(deps: GatewayDeps): RouteConfig | undefined {
 
 export function routeFor(deps: GatewayDeps, name: string): RouteConfig | undefined {
   const routes = deps.config.routes
-  if (routes) return routes[name]
+  // Own keys only: a model named `constructor` or `toString` is not a route.
+  if (routes) return Object.hasOwn(routes, name) ? routes[name] : undefined
   return name === AUTO_ROUTE ? autoRoute(deps) : undefined
 }
 

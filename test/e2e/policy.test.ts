@@ -84,7 +84,7 @@ describe('model policies hold through routing', () => {
 
   test('odd keys, headers and model names get 4xx answers, never a 5xx', async () => {
     await using t = await policyGateway()
-    const names = ['auto\u0000', 'qwen2.5-coder:1.5b\r\nx: y', '../../etc/passwd', '', ' auto', 'AUTO', 'a'.repeat(5_000), '\u202eotua', 'qwen2.5-coder:1.5b:latest']
+    const names = ['constructor', '__proto__', 'toString', 'auto\u0000', 'qwen2.5-coder:1.5b\r\nx: y', '../../etc/passwd', '', ' auto', 'AUTO', 'a'.repeat(5_000), '\u202eotua', 'qwen2.5-coder:1.5b:latest']
     const tokens = ['alice-key-123', 'alice-key-123\u0000', 'x'.repeat(4_000), '', 'Bearer', 'alice-key-12']
     for (const model of names) {
       for (const token of tokens) {
