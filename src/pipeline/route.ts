@@ -134,10 +134,18 @@ export function candidatesFor(deps: GatewayDeps, target: Target, classification:
   return { models: [target.model, ...substitutes], substitutes }
 }
 
+/** Policies by allow-list: a key's list comes from one config, so its policy is built once, not per request. */
+const policies = new WeakMap<readonly string[], ModelPolicy | undefined>()
+
 /** What the client key may use (its `models` list), or undefined for a key without one. */
 export function policyOf(deps: GatewayDeps, key: { readonly name: string; readonly models?: readonly string[] } | undefined): ModelPolicy | undefined {
   if (!key?.models) return undefined
-  return createPolicy(key.name, key.models, (name) => routeFor(deps, name) !== undefined)
+  if (policies.has(key.models)) return policies.get(key.models)
+  // Route names are the config's; without routes the only one is the `auto` route built from discovered models.
+  const { routes } = deps.config
+  const policy = createPolicy(key.name, key.models, (name) => (routes ? Object.hasOwn(routes, name) : name === AUTO_ROUTE))
+  policies.set(key.models, policy)
+  return policy
 }
 
 /** Ask selectors in config order; the first answer wins. None -> 503 naming why. */
