@@ -1,12 +1,10 @@
 /** Writes the multi-turn set (train and held-out-template test JSONL) from conversation templates x fillers, deterministically. */
-import { parseArgs } from 'node:util'
 import type { TaskClass } from 'switchyard/plugin'
 import { createRandom } from '../plugins/learned-classifier/train.ts'
 import { AGENT_SYSTEMS, CONVERSATION_TEMPLATES, FOLLOW_UPS, MULTITURN_POOLS, PLAIN_SYSTEMS } from './multiturn-templates.ts'
 import type { ConversationTemplate, Filler, Turn } from './multiturn-templates.ts'
 import { POOLS, RACY_SNIPPETS, SNIPPETS } from './supplement-templates.ts'
-import { writeSplits } from './make-supplement.ts'
-import { messageOf } from '../src/errors.ts'
+import { runGeneratorCli } from './make-supplement.ts'
 
 const USAGE = `usage: bun scripts/make-multiturn.ts [--out-dir DIR] [--seed N]
   writes DIR/multiturn.jsonl (train templates) and DIR/multiturn-test.jsonl (test templates);
@@ -90,20 +88,4 @@ export function generateMultiturn(seed = 1): { train: MultiturnRow[]; test: Mult
   return out
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: { 'out-dir': { type: 'string', default: 'plugins/learned-classifier' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean' } },
-  })
-  if (values.help) {
-    console.log(USAGE)
-    return
-  }
-  await writeSplits(values['out-dir'], 'multiturn', 'conversations', generateMultiturn(Number(values.seed)))
-}
-
-if (import.meta.main) {
-  main().catch((err: unknown) => {
-    console.error(`make-multiturn: ${messageOf(err)}`)
-    process.exit(1)
-  })
-}
+if (import.meta.main) runGeneratorCli('multiturn', 'conversations', USAGE, generateMultiturn)

@@ -91,19 +91,25 @@ export function generateSupplement(seed = 1): { train: SupplementRow[]; test: Su
   return out
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: { 'out-dir': { type: 'string', default: 'plugins/learned-classifier' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean' } },
-  })
-  if (values.help) {
-    console.log(USAGE)
-    return
+type Splits = { train: readonly { label: TaskClass }[]; test: readonly { label: TaskClass }[] }
+
+/** A generator script's CLI: `--out-dir DIR --seed N`, then both split files written by writeSplits; errors exit 1. */
+export function runGeneratorCli(name: string, noun: string, usage: string, generate: (seed: number) => Splits): void {
+  const main = async () => {
+    const { values } = parseArgs({
+      options: { 'out-dir': { type: 'string', default: 'plugins/learned-classifier' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean' } },
+    })
+    if (values.help) return console.log(usage)
+    await writeSplits(values['out-dir'], name, noun, generate(Number(values.seed)))
   }
-  await writeSplits(values['out-dir'], 'supplement', 'rows', generateSupplement(Number(values.seed)))
+  main().catch((err: unknown) => {
+    console.error(`make-${name}: ${messageOf(err)}`)
+    process.exit(1)
+  })
 }
 
 /** Writes `NAME.jsonl` (train) and `NAME-test.jsonl` (test) into `dir` and says how many rows of each class went where. */
-export async function writeSplits(outDir: string, name: string, noun: string, splits: { train: readonly { label: TaskClass }[]; test: readonly { label: TaskClass }[] }): Promise<void> {
+export async function writeSplits(outDir: string, name: string, noun: string, splits: Splits): Promise<void> {
   const dir = outDir.replace(/\/$/, '')
   const count = (rows: readonly { label: TaskClass }[]) => (['SIMPLE', 'MODERATE', 'COMPLEX'] as const).map((c) => rows.filter((r) => r.label === c).length).join(' / ')
   for (const [split, file] of [['train', `${name}.jsonl`], ['test', `${name}-test.jsonl`]] as const) {
@@ -113,9 +119,4 @@ export async function writeSplits(outDir: string, name: string, noun: string, sp
   }
 }
 
-if (import.meta.main) {
-  main().catch((err: unknown) => {
-    console.error(`make-supplement: ${messageOf(err)}`)
-    process.exit(1)
-  })
-}
+if (import.meta.main) runGeneratorCli('supplement', 'rows', USAGE, generateSupplement)
