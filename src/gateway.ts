@@ -23,7 +23,7 @@ import { recordDecision } from './pipeline/history.ts'
 import { type LearningState, createLearningState } from './pipeline/learning.ts'
 import { createLearningRoutes } from './http/learning.ts'
 import { type Pipeline, RequestContext, pathOf, runStages } from './pipeline/context.ts'
-import { KeptState, resolvePlugins, setupPlugins } from './plugin/load.ts'
+import { KeptState, addRouteAuditors, resolvePlugins, setupPlugins } from './plugin/load.ts'
 import { backendHeaders } from './pipeline/upstream.ts'
 import { type GatewayInfo, type Logger, type PipelineEvent, type PluginDefinition, isFinalEvent } from './plugin/types.ts'
 import { createOllamaRoutes, ollamaPipelines } from './protocols/ollama/routes.ts'
@@ -87,7 +87,7 @@ async function createGeneration(
 ): Promise<Generation> {
   const { config, baseDir } = loaded
   const log = options.log ?? createLogger('gateway')
-  const resolved = await resolvePlugins(config.plugins, builtins, baseDir)
+  const resolved = addRouteAuditors(await resolvePlugins(config.plugins, builtins, baseDir), config, builtins)
   const gateway: GatewayInfo = {
     backends: config.backends.map((b) => ({
       name: b.name, kind: b.kind, url: b.url, gpu: b.gpu,
@@ -96,6 +96,7 @@ async function createGeneration(
     // Read at scrape time, after the store and the plugins below exist.
     health: () => ({ backends: health.views(), gpus: health.gpus() }),
     counters: () => plugins.of('telemetry').flatMap((p) => p.instance.counters?.() ?? []),
+    costPerGpuHour: config.costPerGpuHour,
   }
   let auth: Auth
   try {

@@ -16,7 +16,7 @@ export default definePlugin({
     // Counters carry on across config reloads (a reset would read as a restart to rate() and increase()).
     const metrics = keep(`metrics ${options.prefix}`, () => createGatewayMetrics(options.prefix))
     return {
-      observe: (event) => metrics.observe(event),
+      observe: (event) => metrics.observe(event, gateway.costPerGpuHour),
       routes: [
         {
           method: 'GET',

@@ -9,7 +9,8 @@ const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]
 const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const
 
 export interface GatewayMetrics {
-  observe(event: PipelineEvent): void
+  /** `costPerGpuHour` (config) turns GPU seconds saved into money. */
+  observe(event: PipelineEvent, costPerGpuHour?: number): void
   render(health?: HealthSnapshot, counters?: readonly CounterSample[]): string
 }
 
@@ -24,6 +25,14 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   const confidence = r.histogram(n('classification_confidence_ratio'), 'Confidence (0..1) of the winning classification.', ['route', 'class'], CONFIDENCE_BUCKETS)
   const cache = r.counter(n('cache_lookups_total'), 'Cache lookups by result: hit, semantic-hit, miss or bypass.', ['result'])
   const fallbacks = r.counter(n('fallbacks_total'), 'Upstream attempts that failed before another option answered.', ['route', 'model', 'backend'])
+  const audits = r.counter(n('audits_total'), 'Drafts an auditor checked (route escalate), by route, class and outcome: pass, fail, or skipped (the auditor failed or timed out; the draft was sent).', ['route', 'class', 'outcome'])
+  const escalations = r.counter(n('escalations_total'), 'Answers replaced by a larger model: reason "audit" (scored below the threshold) or "draft_failed".', ['from_model', 'to_model', 'reason'])
+  const gpuSeconds = r.counter(n('gpu_seconds_total'), "GPU time of generations, by model and backend: the backend's own figures (Ollama), else tokens at the model's observed speed. Rejected drafts and cancelled generations included.", ['model', 'backend'])
+  const saved = r.counter(n('gpu_seconds_saved_total'), "GPU seconds routing saved against the route's largest model, net of what the checks cost (rejected drafts, cancelled parallel generations, classifier and judge time) per request; requests that cost more than they saved count in gpu_seconds_overspent_total instead. Net savings: saved minus overspent.", ['route'])
+  const overspent = r.counter(n('gpu_seconds_overspent_total'), "GPU seconds by which routed requests cost more than the route's largest model would have (typically escalations: the draft and the larger answer).", ['route'])
+  const wasted = r.counter(n('gpu_seconds_wasted_total'), 'GPU seconds of work not sent to anyone: rejected_draft, cancelled (a parallel generation stopped when its draft passed), checks (classifier and judge model calls).', ['route', 'reason'])
+  const costSaved = r.counter(n('cost_saved_total'), 'Money routing saved (gpu_seconds_saved_total at costPerGpuHour); only with costPerGpuHour set.', ['route'])
+  const costOverspent = r.counter(n('cost_overspent_total'), 'Money routed requests cost over the largest model (gpu_seconds_overspent_total at costPerGpuHour); only with costPerGpuHour set.', ['route'])
   const inFlightGauge = r.gauge(n('inflight_requests'), 'Requests received and not yet answered to the end.', [])
   const up = r.gauge(n('backend_up'), 'Whether the last probe found the backend up (1) or not (0).', ['backend'])
   const circuit = r.gauge(n('backend_circuit_state'), 'Circuit breaker state per backend: 1 for the current state.', ['backend', 'state'])
@@ -71,6 +80,28 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     if (inFlight > 0) inFlight--
   }
 
+  /** Audits, escalations, GPU time and savings of a finished request. */
+  function account(e: PipelineEvent, costPerGpuHour: number | undefined): void {
+    const route = e.route ?? ''
+    for (const a of e.audits ?? []) audits.inc({ route, class: e.classification?.label ?? '', outcome: a.outcome })
+    if (e.escalation) escalations.inc({ from_model: e.escalation.from, to_model: e.escalation.to, reason: e.escalation.reason })
+    for (const use of e.gpu ?? []) {
+      gpuSeconds.inc({ model: use.model, backend: use.backend }, use.seconds)
+      if (use.role !== 'answer') wasted.inc({ route, reason: use.role === 'rejected' ? 'rejected_draft' : 'cancelled' }, use.seconds)
+    }
+    if (e.overheadGpuSeconds) wasted.inc({ route, reason: 'checks' }, e.overheadGpuSeconds)
+    const net = e.gpuSecondsSaved
+    if (net === undefined || !route) return
+    const rate = costPerGpuHour === undefined ? undefined : costPerGpuHour / 3600
+    if (net >= 0) {
+      saved.inc({ route }, net)
+      if (rate !== undefined) costSaved.inc({ route }, net * rate)
+    } else {
+      overspent.inc({ route }, -net)
+      if (rate !== undefined) costOverspent.inc({ route }, -net * rate)
+    }
+  }
+
   function snapshot(health: HealthSnapshot): void {
     for (const g of [up, circuit, backendInFlight, gpuUsed, gpuTotal, gpuUtil, gpuTemp]) g.reset()
     for (const b of health.backends) {
@@ -88,7 +119,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   }
 
   return {
-    observe(e) {
+    observe(e, costPerGpuHour) {
       switch (e.stage) {
         case 'request':
           inFlight++
@@ -118,6 +149,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           if (e.inputTokens !== undefined) (e.tokensEstimated ? b.estimatedInputTokens : b.inputTokens).inc(e.inputTokens)
           if (e.outputTokens !== undefined) (e.tokensEstimated ? b.estimatedOutputTokens : b.outputTokens).inc(e.outputTokens)
           if (e.fallbackCount) b.fallbacks.inc(e.fallbackCount)
+          if (e.gpu || e.audits) account(e, costPerGpuHour)
           return
         }
         default:

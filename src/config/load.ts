@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path'
 import * as v from 'valibot'
 import { ConfigError, messageOf } from '../errors.ts'
 import { type Config, ConfigFile } from './schema.ts'
+import { TASK_CLASSES } from '../plugin/types.ts'
 
 export interface LoadedConfig {
   readonly config: Config
@@ -94,6 +95,12 @@ function checkReferences(config: Config): string[] {
     if (config.models && route in config.models) issues.push(`routes.${route}: a route cannot share its name with a model`)
     if (entry.SIMPLE.length + entry.MODERATE.length + entry.COMPLEX.length === 0)
       issues.push(`routes.${route}: lists no models for any class`)
+    entry.escalate?.classes.forEach((label, i) => {
+      const above = TASK_CLASSES.slice(TASK_CLASSES.indexOf(label) + 1)
+      if (!above.some((c) => entry[c].length > 0)) {
+        issues.push(`routes.${route}.escalate.classes[${i}]: no class above ${label} lists models, so a ${label} draft has nowhere to escalate`)
+      }
+    })
   }
   return issues
 }

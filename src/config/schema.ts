@@ -67,6 +67,24 @@ export const ModelConfig = v.strictObject({
 export type ModelConfig = v.InferOutput<typeof ModelConfig>
 
 const ModelList = v.array(Name)
+
+export const ESCALATION_MODES = ['buffer', 'parallel'] as const
+
+/**
+ * Draft and audit: a request of one of `classes` is answered by that class's model, an auditor scores the answer,
+ * and below `threshold` the next class's model answers instead (at most `maxEscalations` steps up).
+ */
+export const EscalateConfig = v.strictObject({
+  /** An auditor plugin's name (its `as`, else its `use`); a built-in one need not be listed under `plugins`. */
+  auditor: v.optional(Name, 'heuristic-auditor'),
+  threshold: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.5),
+  /** `buffer`: draft, audit, then send or replace. `parallel`: the next class's model starts at once on another backend. */
+  mode: v.optional(v.picklist(ESCALATION_MODES), 'buffer'),
+  maxEscalations: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2)), 1),
+  classes: v.optional(v.pipe(v.array(v.picklist(TASK_CLASSES)), v.minLength(1)), ['SIMPLE', 'MODERATE']),
+})
+export type EscalateConfig = v.InferOutput<typeof EscalateConfig>
+
 export const RouteConfig = v.strictObject({
   SIMPLE: v.optional(ModelList, []),
   MODERATE: v.optional(ModelList, []),
@@ -82,6 +100,8 @@ export const RouteConfig = v.strictObject({
   ),
   /** Turns of one conversation keep the class it reached and the backend that served it; `false` turns that off. */
   affinity: v.optional(v.boolean(), true),
+  /** Check the small model's answer and escalate when it falls short; off when absent. */
+  escalate: v.optional(EscalateConfig),
 })
 export type RouteConfig = v.InferOutput<typeof RouteConfig>
 
@@ -168,6 +188,8 @@ export const RetrainConfig = v.pipe(
 export type RetrainConfig = v.InferOutput<typeof RetrainConfig>
 
 export const ConfigFile = v.strictObject({
+  /** What one GPU hour costs (any currency): turns GPU seconds saved into money (`switchyard_cost_saved_total`). */
+  costPerGpuHour: v.optional(v.pipe(v.number(), v.minValue(0))),
   /** Where state is kept (decision history, classifier versions), relative to the config file; default: its directory. */
   stateDir: v.optional(Name),
   feedback: v.optional(FeedbackConfig, {}),

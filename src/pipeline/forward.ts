@@ -26,12 +26,15 @@ export interface ForwardInput {
   readonly traceparent?: string
   /** Called once with the complete answer, for the cache. */
   readonly onComplete?: (entry: CacheEntry) => void
-  readonly onEnd?: (end: RelayEnd & { backend: string; model: string; attempts: number }) => void
+  /** `upstreamStartedMs`: when the answering attempt was sent (performance.now()), for its GPU time. */
+  readonly onEnd?: (end: ForwardEnd) => void
   /** Response headers naming what answered, built once the answering option is known. */
   readonly headers?: (option: SelectionOption, attemptNotes: readonly string[]) => Record<string, string>
   /** Fed with a streamed answer's chunks (single-flight followers). */
   readonly tap?: FlightTap
 }
+
+export type ForwardEnd = RelayEnd & { readonly backend: string; readonly model: string; readonly attempts: number; readonly upstreamStartedMs: number }
 
 /** The response to send, with what the cache stage needs of it (its headers, its text or its relay). */
 export interface Forwarded extends Answer {
@@ -133,6 +136,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       clientSignal.removeEventListener('abort', onClientAbort)
     }
     let res: Response
+    const upstreamStartedMs = performance.now()
     try {
       res = await fetch(plan.url, { method: 'POST', body: plan.body as BodyInit, headers: plan.headers, signal: controller.signal, decompress: false })
     } catch (error) {
@@ -165,7 +169,7 @@ export async function forward(deps: GatewayDeps, input: ForwardInput): Promise<F
       end({ ok: relayEnd.ok, cancelled: relayEnd.cancelled, ttftMs: relayEnd.ttftMs, error: relayEnd.error })
       if (relayEnd.ok) traced.succeed(relayEnd)
       else traced.fail(new Error(relayEnd.error ?? 'upstream failed'), relayEnd.cancelled || clientSignal.aborted ? ERROR_TYPE_CANCELLED : control.timedOut ? ERROR_TYPE_TIMEOUT : ERROR_TYPE_STREAM, relayEnd)
-      input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1 })
+      input.onEnd?.({ ...relayEnd, backend: option.backend, model: option.model, attempts: attempt + 1, upstreamStartedMs })
       if (relayEnd.ok && relayEnd.chunks && input.onComplete) {
         input.onComplete({ status: 200, contentType: contentTypeFor(request), model: option.model, backend: option.backend, chunks: relayEnd.chunks, createdAt: Date.now() })
       }

@@ -47,6 +47,7 @@ export function decisionOf(event: PipelineEvent, withPrompt: boolean): DecisionR
     classifierVersion: c?.version, forced: c?.forced, model: event.model ?? event.selection?.model,
     backend: event.backend ?? event.selection?.backend, status: event.status ?? 200, cache: event.cache,
     latencyMs: event.durationMs ?? 0, ttftMs: event.ttftMs, inputTokens: event.inputTokens, outputTokens: event.outputTokens,
+    escalation: event.escalation ? `${event.escalation.from} -> ${event.escalation.to}` : undefined,
     error: event.error, promptHash: promptHashOf(request.messages), features: c?.features,
     ...(withPrompt ? { prompt: requestText(request) } : {}),
   }
@@ -79,9 +80,17 @@ export function recordDecision(deps: GatewayDeps, event: PipelineEvent): void {
   if (decision.route && decision.label && decision.status < 400) {
     deps.learning.recent.set(`${decision.client ?? ''}\u0000${decision.promptHash}`, { id: decision.id, label: decision.label, route: decision.route, timeMs: decision.timeMs })
   }
+  // An escalated answer says its class was too weak: labelled with the class that answered (after the write).
+  const escalated = deps.config.feedback.implicit && event.escalation && decision.label && decision.status < 400 ? event.escalation.label : undefined
   for (const store of stores) {
     try {
       store.instance.record(decision)
+      if (escalated) {
+        setImmediate(() => void Promise.resolve(store.instance.label(decision.id, escalated, 'escalation')).then(
+          (found) => found && noteCorrection(deps),
+          (error) => deps.log.warn('history label failed', { plugin: store.name, error: messageOf(error) }),
+        ))
+      }
       if (correction) void Promise.resolve(store.instance.label(correction.id, correction.label, 'retry')).then(
         (found) => found && noteCorrection(deps),
         (error) => deps.log.warn('history label failed', { plugin: store.name, error: messageOf(error) }),

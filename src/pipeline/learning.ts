@@ -4,6 +4,7 @@ import { EXPLICIT_LABEL_SOURCES, type LabelSource, type RetrainResult, type Roll
 import type { LoadedPlugin } from '../plugin/load.ts'
 import { type Conversations, createConversations } from './affinity.ts'
 import type { GatewayDeps } from './deps.ts'
+import { type GpuClock, createGpuClock } from './gpu-time.ts'
 import { type RecentDecisions, createRecentDecisions } from './history.ts'
 
 /** What learning keeps across config generations of one gateway. */
@@ -15,11 +16,13 @@ export interface LearningState {
   running?: Promise<RetrainResult>
   /** Corrections recorded since the last retrain (for `retrain.everyCorrections`). */
   sinceRetrain: number
+  /** Models' observed speeds, for GPU time and savings. */
+  readonly gpu: GpuClock
   /** The last background retrain's result, for /health and the logs. */
   last?: RetrainResult & { readonly atMs: number; readonly trigger: 'request' | 'background' }
 }
 
-export const createLearningState = (): LearningState => ({ recent: createRecentDecisions(), conversations: createConversations(), sinceRetrain: 0 })
+export const createLearningState = (): LearningState => ({ recent: createRecentDecisions(), conversations: createConversations(), gpu: createGpuClock(), sinceRetrain: 0 })
 
 /** The classifier a retrain and a rollback act on: the first configured one that can retrain. */
 export function activeClassifier(deps: GatewayDeps): LoadedPlugin<'classifier'> | undefined {

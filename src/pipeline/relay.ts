@@ -21,6 +21,9 @@ export interface RelayEnd {
   readonly tokensEstimated?: boolean
   /** The last finish reason the upstream reported (`stop`, `length`, ...). */
   readonly finishReason?: string
+  /** The backend's own prompt and generation times in seconds (Ollama reports them). */
+  readonly promptSeconds?: number
+  readonly evalSeconds?: number
 }
 
 export interface RelayOptions {

@@ -2,7 +2,7 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { ModelNotFoundError, NoBackendError, messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
-import { type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
+import { type BackendView, type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
 import { withDeadline } from './deadlines.ts'
 import { type ModelPolicy, allowsModel, createPolicy, routeCandidates } from './policy.ts'
@@ -156,8 +156,10 @@ export async function selectBackend(
   classification: Classification | undefined,
   candidates: Candidates,
   signal: AbortSignal,
+  /** Only these backends (a second backend for a parallel generation); default: every backend. */
+  among?: readonly BackendView[],
 ): Promise<Selection> {
-  const backends = deps.health.views()
+  const backends = among ?? deps.health.views()
   const input = { request, route: target.kind === 'route' ? target.name : undefined, classification, candidates: candidates.models, backends }
   for (const plugin of deps.plugins.of('selector')) {
     try {

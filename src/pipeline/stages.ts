@@ -5,7 +5,9 @@ import { CANCELLED } from './body-end.ts'
 import type { RequestContext, Stage } from './context.ts'
 import type { PipelineEnv } from './env.ts'
 import { conversationKey, conversationOf, holdClass, preferBackend } from './affinity.ts'
-import { forward } from './forward.ts'
+import { type ForwardEnd, forward } from './forward.ts'
+import { type GenerationFigures, accountGpu } from './gpu-time.ts'
+import { escalationOf, forwardChecked } from './escalate.ts'
 import { type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, selectBackend } from './route.ts'
 import { checkRequested } from './policy.ts'
 import { readJsonBody } from '../protocols/body.ts'
@@ -13,7 +15,7 @@ import { ERROR_TYPE_STREAM } from '../telemetry/attributes.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
 import { parseOpenAI } from '../protocols/openai/parse.ts'
-import { type CacheStatus, type Classification, type Operation, type Protocol, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
+import { type AuditRecord, type CacheStatus, type Classification, type EscalationRecord, type GpuUse, type Operation, type Protocol, type Selection, TASK_CLASSES, type TaskClass, isCacheHit } from '../plugin/types.ts'
 import { InvalidRequestError } from '../errors.ts'
 
 /** Header values must be printable ASCII: anything else becomes '?', and long values are cut. */
@@ -183,12 +185,71 @@ function reasonHeader(ctx: RequestContext, answered: { model: string; backend: s
   return parts.length ? parts.join('; ') : undefined
 }
 
-export const forwardStage: Stage = async function forwardToBackend(ctx) {
-  const { deps, request, target, classification, cacheStatus, clientKey, startedMs, bodyEnd, requestId } = ctx
-  const selection = ctx.selection!
-  // Model loads can take minutes before a first byte: our own deadlines apply, not the server's idle timer.
-  ctx.server?.timeout?.(ctx.req, 0)
+/** What a checked answer adds to the plain one: earlier generations, audits, the escalation, notes for the reason header. */
+export interface AnswerExtras {
+  /** GPU time of generations before this answer (rejected drafts, a cancelled parallel generation). */
+  readonly prior?: readonly GpuUse[]
+  readonly audits?: readonly AuditRecord[]
+  /** GPU seconds the audits' judges spent. */
+  readonly auditGpuSeconds?: number
+  readonly escalation?: EscalationRecord
+  /** Said in `x-switchyard-reason` after the decision's own reasons. */
+  readonly notes?: readonly string[]
+}
+
+/** The response headers naming what answered and why. */
+export function answerHeaders(ctx: RequestContext, option: { model: string; backend: string }, attemptNotes: readonly string[], extras: AnswerExtras = {}): Record<string, string> {
+  const { classification, cacheStatus } = ctx
+  const headers: Record<string, string> = { 'x-switchyard-model': headerSafe(option.model), 'x-switchyard-backend': headerSafe(option.backend) }
+  if (classification) headers['x-switchyard-class'] = extras.escalation?.label ?? classification.label
+  const reason = reasonHeader(ctx, option, extras.notes ? [...attemptNotes, ...extras.notes] : attemptNotes)
+  if (reason) headers['x-switchyard-reason'] = headerSafe(reason)
+  if (cacheStatus) headers['x-switchyard-cache'] = cacheStatus
+  if (extras.escalation) headers['x-switchyard-escalated'] = headerSafe(`${extras.escalation.from} -> ${extras.escalation.to}`)
+  const audit = extras.audits?.at(-1)
+  if (audit) headers['x-switchyard-audit'] = `${audit.outcome} ${audit.score.toFixed(2)}`
+  return headers
+}
+
+/** The GPU figures of a finished attempt, timed from when it was sent upstream. */
+export function figuresOf(ctx: RequestContext, end: ForwardEnd, streamed: boolean): GenerationFigures {
+  const now = performance.now()
+  const firstByte = streamed && end.ttftMs !== undefined ? (ctx.startedMs + end.ttftMs - end.upstreamStartedMs) / 1000 : undefined
+  return {
+    inputTokens: end.inputTokens, outputTokens: end.outputTokens, promptSeconds: end.promptSeconds, evalSeconds: end.evalSeconds,
+    wallSeconds: (now - end.upstreamStartedMs) / 1000, firstByteSeconds: firstByte, cancelled: end.cancelled || !end.ok,
+  }
+}
+
+/**
+ * The request's end once its answer has ended: tokens settled, body-end hooks (unless the body is still being
+ * replayed: its end fires them), and the `response` event with the request's GPU account. `answerSeconds` is the
+ * answer's GPU time when it was measured already (a buffered draft).
+ */
+export function finishAnswer(ctx: RequestContext, end: ForwardEnd, extras: AnswerExtras = {}, answerSeconds?: number, fire = true): void {
+  const { deps, request, target, classification, cacheStatus, clientKey, startedMs, bodyEnd, requestId, selection } = ctx
+  ctx.responded = true
+  // Before the body-end hooks: they refund the whole reservation of a request that got no answer.
+  clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
+  if (fire) bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
+  const seconds = answerSeconds ?? deps.learning.gpu.measure(end.model, figuresOf(ctx, end, request.stream))
+  const uses = [...(extras.prior ?? []), { model: end.model, backend: end.backend, seconds, role: 'answer' as const }]
+  const overhead = (classification?.gpuSeconds ?? 0) + (extras.auditGpuSeconds ?? 0)
+  const route = target.kind === 'route' ? target.route : undefined
+  const account = accountGpu(deps.learning.gpu, deps.health, route, end.ok ? end : undefined, uses, overhead)
+  deps.emit({
+    stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
+    error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
+    outputTokens: end.outputTokens, tokensEstimated: end.tokensEstimated || undefined, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
+    classification, cache: cacheStatus, request, selection, ...account, audits: extras.audits, escalation: extras.escalation,
+  })
+}
+
+/** Forward the request to `selection` (its options in order) and relay the answer; `extras` when it follows a draft. */
+export async function sendAnswer(ctx: RequestContext, selection: Selection, extras: AnswerExtras = {}, onFailedRead?: () => boolean): Promise<Response> {
+  const { deps, request, target, startedMs } = ctx
   const key = ctx.cacheStore ? ctx.cacheKey : undefined
+  let returned = false
   const forwarded = await forward(deps, {
     request,
     raw: ctx.raw,
@@ -199,29 +260,23 @@ export const forwardStage: Stage = async function forwardToBackend(ctx) {
     traceparent: ctx.req.headers.get('traceparent') ?? undefined,
     tap: ctx.flightTap,
     onComplete: key ? (entry) => storeEntry(deps, key, entry, request, target) : undefined,
-    headers: (option, notes) => {
-      const headers: Record<string, string> = { 'x-switchyard-model': headerSafe(option.model), 'x-switchyard-backend': headerSafe(option.backend) }
-      if (classification) headers['x-switchyard-class'] = classification.label
-      const reason = reasonHeader(ctx, option, notes)
-      if (reason) headers['x-switchyard-reason'] = headerSafe(reason)
-      if (cacheStatus) headers['x-switchyard-cache'] = cacheStatus
-      return headers
-    },
+    headers: (option, notes) => answerHeaders(ctx, option, notes, extras),
     onEnd: (end) => {
-      ctx.responded = true
-      // Before the body-end hooks: they refund the whole reservation of a request that got no answer.
-      clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
-      bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
-      deps.emit({
-        stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
-        error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
-        outputTokens: end.outputTokens, tokensEstimated: end.tokensEstimated || undefined, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
-        classification, cache: cacheStatus, request, selection,
-      })
+      // A whole answer that broke while being read, before anything was sent: the caller may answer otherwise.
+      if (!returned && !end.ok && !end.cancelled && onFailedRead?.()) return
+      finishAnswer(ctx, end, extras)
     },
   })
+  returned = true
   ctx.answer = forwarded
   return forwarded.response
+}
+
+export const forwardStage: Stage = function forwardToBackend(ctx) {
+  // Model loads can take minutes before a first byte: our own deadlines apply, not the server's idle timer.
+  ctx.server?.timeout?.(ctx.req, 0)
+  const plan = escalationOf(ctx)
+  return plan ? forwardChecked(ctx, plan) : sendAnswer(ctx, ctx.selection!)
 }
 
 /** Client keys on the listing endpoints (a 401 in the endpoint's protocol shape); generation routes check in parse. */

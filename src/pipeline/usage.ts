@@ -22,6 +22,9 @@ export interface Usage {
   readonly tokensEstimated: boolean
   /** The last finish reason the upstream reported (`stop`, `length`, ...). */
   readonly finishReason?: string
+  /** The backend's own timings (Ollama's `prompt_eval_duration` and `eval_duration`), in seconds, when it reported them. */
+  readonly promptSeconds?: number
+  readonly evalSeconds?: number
 }
 
 const COUNT_VALUE = /^\s*:\s*(\d+)/
@@ -53,18 +56,26 @@ export type UsageShape = 'openai' | 'ollama'
  * a JSON string value is escaped (`\"eval_count\"`), so generated text cannot fake a count. With `shape` only that
  * format's keys are looked for: a key that is absent costs a search through the whole tail.
  */
-export function usageFromTail(tail: string, shape?: UsageShape): { inputTokens?: number; outputTokens?: number; finishReason?: string } {
+export function usageFromTail(tail: string, shape?: UsageShape): Omit<Partial<Usage>, 'tokensEstimated'> {
   if (shape === 'openai') {
     return { inputTokens: lastCount(tail, '"prompt_tokens"'), outputTokens: lastCount(tail, '"completion_tokens"'), finishReason: lastReason(tail, '"finish_reason"') }
   }
   if (shape === 'ollama') {
-    return { inputTokens: lastCount(tail, '"prompt_eval_count"'), outputTokens: lastCount(tail, '"eval_count"'), finishReason: lastReason(tail, '"done_reason"') }
+    return { inputTokens: lastCount(tail, '"prompt_eval_count"'), outputTokens: lastCount(tail, '"eval_count"'), finishReason: lastReason(tail, '"done_reason"'), ...timings(tail) }
   }
   return {
     inputTokens: lastCount(tail, '"prompt_eval_count"') ?? lastCount(tail, '"prompt_tokens"'),
     outputTokens: lastCount(tail, '"eval_count"') ?? lastCount(tail, '"completion_tokens"'),
     finishReason: lastReason(tail, '"finish_reason"') ?? lastReason(tail, '"done_reason"'),
+    ...timings(tail),
   }
+}
+
+/** Ollama's prompt and generation times (nanoseconds on the wire), in seconds; none when it reported no generation time. */
+function timings(tail: string): { promptSeconds?: number; evalSeconds?: number } {
+  const evalNs = lastCount(tail, '"eval_duration"')
+  if (evalNs === undefined) return {}
+  return { promptSeconds: (lastCount(tail, '"prompt_eval_duration"') ?? 0) / 1e9, evalSeconds: evalNs / 1e9 }
 }
 
 export const tokensOfChars = (chars: number): number => Math.ceil(chars / CHARS_PER_TOKEN)
@@ -211,7 +222,7 @@ export function answerUsage(request: ChatRequest, text: string, shape?: UsageSha
   const reported = usageFromTail(text.length > 2000 ? text.slice(-2000) : text, shape)
   const embed = request.operation === 'embed'
   if (reported.inputTokens !== undefined && (embed || reported.outputTokens !== undefined)) {
-    return { inputTokens: reported.inputTokens, outputTokens: embed ? 0 : reported.outputTokens!, tokensEstimated: false, finishReason: reported.finishReason }
+    return { inputTokens: reported.inputTokens, outputTokens: embed ? 0 : reported.outputTokens!, tokensEstimated: false, finishReason: reported.finishReason, promptSeconds: reported.promptSeconds, evalSeconds: reported.evalSeconds }
   }
   let json: Record<string, unknown> | undefined
   try {
@@ -227,6 +238,8 @@ export function answerUsage(request: ChatRequest, text: string, shape?: UsageSha
     outputTokens: outputTokens ?? (json ? tokensOfChars(answerText(json).length) : 0),
     tokensEstimated: inputTokens === undefined || outputTokens === undefined,
     finishReason: reported.finishReason,
+    promptSeconds: reported.promptSeconds,
+    evalSeconds: reported.evalSeconds,
   }
 }
 
@@ -240,5 +253,7 @@ export function streamUsage(request: ChatRequest, tail: string, meter: Pick<Outp
     outputTokens: outputTokens ?? meter.tokens(),
     tokensEstimated: reported.inputTokens === undefined || outputTokens === undefined,
     finishReason: reported.finishReason,
+    promptSeconds: reported.promptSeconds,
+    evalSeconds: reported.evalSeconds,
   }
 }

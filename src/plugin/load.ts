@@ -1,7 +1,7 @@
 /** Resolve `use`, validate every entry's options, set plugins up in config order, close in reverse. */
 import { resolve } from 'node:path'
 import * as v from 'valibot'
-import type { PluginEntry } from '../config/schema.ts'
+import type { Config, PluginEntry } from '../config/schema.ts'
 import { formatIssue } from '../config/load.ts'
 import { ConfigError, messageOf } from '../errors.ts'
 import { createLogger } from '../log.ts'
@@ -30,7 +30,7 @@ const DEFAULTS_BY_KIND: Partial<Record<PluginKind, readonly string[]>> = {
   history: ['sqlite-history'],
 }
 
-interface Resolved {
+export interface Resolved {
   readonly entry: PluginEntry
   readonly definition: PluginDefinition
   readonly options: unknown
@@ -93,6 +93,30 @@ export async function resolvePlugins(
     }
   }
   return resolved
+}
+
+/**
+ * Auditors the config's routes name (`routes.<r>.escalate.auditor`) and the plugins leave out: a built-in auditor is
+ * added with its default options; any other name is a config error naming the route.
+ */
+export function addRouteAuditors(resolved: Resolved[], config: Config, builtins: ReadonlyMap<string, PluginDefinition>): Resolved[] {
+  const have = new Set(resolved.filter((r) => r.definition.kind === 'auditor').map((r) => r.entry.as ?? r.definition.name))
+  const issues: string[] = []
+  const added: Resolved[] = []
+  for (const [route, entry] of Object.entries(config.routes ?? {})) {
+    const name = entry.escalate?.auditor
+    if (name === undefined || have.has(name)) continue
+    const definition = builtins.get(name)
+    if (definition?.kind !== 'auditor') {
+      const known = [...new Set([...have, ...[...builtins.values()].filter((d) => d.kind === 'auditor').map((d) => d.name)])].sort()
+      issues.push(`routes.${route}.escalate.auditor: no auditor plugin "${name}"; auditors: ${known.join(', ') || 'none'}`)
+      continue
+    }
+    have.add(name)
+    added.push({ entry: { use: name, options: {}, enabled: true }, definition, options: v.parse(definition.options, {}) })
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+  return added.length ? [...resolved, ...added] : resolved
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type * as v from 'valibot'
 
-export const PLUGIN_KINDS = ['classifier', 'selector', 'probe', 'cache', 'telemetry', 'middleware', 'history'] as const
+export const PLUGIN_KINDS = ['classifier', 'selector', 'probe', 'cache', 'telemetry', 'middleware', 'history', 'auditor'] as const
 export type PluginKind = (typeof PLUGIN_KINDS)[number]
 
 export const TASK_CLASSES = ['SIMPLE', 'MODERATE', 'COMPLEX'] as const
@@ -72,6 +72,8 @@ export interface Classification {
   readonly version?: string
   /** The inputs the decision was made from, recorded so a retrain needs no prompt text. */
   readonly features?: ClassifierFeatures
+  /** GPU seconds the classifier's own model calls took (an LLM classifier), taken from the routing's savings. */
+  readonly gpuSeconds?: number
 }
 
 /** A classifier's feature vector: sparse hashed entries (`index`/`value`) plus dense features. */
@@ -79,6 +81,25 @@ export interface ClassifierFeatures {
   readonly index: ArrayLike<number>
   readonly value: ArrayLike<number>
   readonly dense: ArrayLike<number>
+}
+
+/** A draft answer as an auditor sees it: its text (the content the client would read), who wrote it and how it ended. */
+export interface AuditAnswer {
+  readonly text: string
+  readonly model: string
+  /** How the generation ended as the backend said it (`stop`, `length`, ...); `length` means a token limit cut it. */
+  readonly finishReason?: string
+  readonly outputTokens?: number
+  /** The client set a token limit (max_tokens / num_predict): a cut at that limit is what the client asked for. */
+  readonly clientLimit?: number
+}
+
+/** An auditor's verdict: 0 (useless) .. 1 (fine), with the reasons that lowered it. */
+export interface AuditResult {
+  readonly score: number
+  readonly reasons: readonly string[]
+  /** GPU seconds the audit itself spent (a judge model), subtracted from the savings. */
+  readonly gpuSeconds?: number
 }
 
 /** Where a label on a recorded decision came from; explicit sources weigh more than implicit ones in a retrain. */
@@ -289,6 +310,44 @@ export interface PipelineEvent {
   /** `inputTokens` or `outputTokens` is the gateway's estimate: the upstream reported no usage, or the stream was cut. */
   readonly tokensEstimated?: boolean
   readonly fallbackCount?: number
+  /** GPU seconds the request spent, per generation: the answer sent, rejected drafts, cancelled parallel generations. */
+  readonly gpu?: readonly GpuUse[]
+  /** Net GPU seconds routing saved against the route's largest model (negative when checking cost more); routed answers only. */
+  readonly gpuSecondsSaved?: number
+  /** GPU seconds the decision itself spent (a classifier's or a judge's own model calls), already taken from the savings. */
+  readonly overheadGpuSeconds?: number
+  /** The audits of the request's drafts (a route's `escalate`), in order. */
+  readonly audits?: readonly AuditRecord[]
+  readonly escalation?: EscalationRecord
+}
+
+/** One generation's GPU time: the answer sent, a draft the auditor rejected, or a parallel generation cancelled. */
+export interface GpuUse {
+  readonly model: string
+  readonly backend: string
+  readonly seconds: number
+  readonly role: 'answer' | 'rejected' | 'cancelled'
+}
+
+/** An auditor's verdict on one draft: `skipped` when the auditor failed or timed out (the draft then passes). */
+export interface AuditRecord {
+  readonly auditor: string
+  readonly model: string
+  readonly score: number
+  readonly reasons: readonly string[]
+  readonly outcome: 'pass' | 'fail' | 'skipped'
+  readonly threshold: number
+}
+
+/** A draft replaced by a larger model's answer: why, and how (buffer or parallel). */
+export interface EscalationRecord {
+  readonly from: string
+  readonly to: string
+  /** `audit`: scored below the threshold; `draft_failed`: the draft's generation failed. */
+  readonly reason: 'audit' | 'draft_failed'
+  readonly mode: 'buffer' | 'parallel'
+  /** The class the answer came from. */
+  readonly label: TaskClass
 }
 
 /** What a retrain is given: every labelled decision, where versions live, and the limits on the class bias. */
@@ -348,6 +407,15 @@ export interface Hooks {
    */
   telemetry: { observe?(event: PipelineEvent): void; readonly routes?: readonly PluginRoute[]; counters?(): readonly CounterSample[] }
   middleware: { handle: MiddlewareHandler }
+  /**
+   * Checks a draft answer before it is sent (a route's `escalate`): below the route's threshold the request goes to
+   * the next class's model. Must not throw for a usable draft; a throw or a timeout counts as a pass with a reason.
+   */
+  auditor: {
+    audit(request: ChatRequest, answer: AuditAnswer, signal: AbortSignal): AuditResult | Promise<AuditResult>
+    /** Longest the gateway waits for a verdict (default 2,000 ms); then the draft passes, with a reason. */
+    readonly timeoutMs?: number
+  }
   /** The decision history: one record per request, labels from feedback, and what a retrain reads. */
   history: {
     /** Queue a decision for writing; must return at once (writes are batched off the request path). */
@@ -406,6 +474,8 @@ export interface GatewayInfo {
   readonly health?: () => HealthSnapshot
   /** Counters the config's telemetry plugins offer, read at scrape time. */
   readonly counters?: () => readonly CounterSample[]
+  /** What one GPU hour costs (config `costPerGpuHour`), to turn GPU seconds saved into money. */
+  readonly costPerGpuHour?: number
 }
 
 export interface HealthSnapshot {

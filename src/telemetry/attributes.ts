@@ -15,6 +15,11 @@ export const ATTR_SWITCHYARD_BACKEND = 'switchyard.backend'
 export const ATTR_SWITCHYARD_MODEL = 'switchyard.model'
 export const ATTR_SWITCHYARD_FALLBACK_COUNT = 'switchyard.fallback_count'
 export const ATTR_SWITCHYARD_CACHE = 'switchyard.cache'
+export const ATTR_SWITCHYARD_AUDITOR = 'switchyard.auditor'
+export const ATTR_SWITCHYARD_AUDIT_SCORE = 'switchyard.audit.score'
+export const ATTR_SWITCHYARD_AUDIT_REASONS = 'switchyard.audit.reasons'
+export const ATTR_SWITCHYARD_AUDIT_DECISION = 'switchyard.audit.decision'
+export const ATTR_SWITCHYARD_ESCALATED = 'switchyard.escalated'
 /** 0-based index of an upstream attempt (CLIENT span); > 0 means a fallback. */
 export const ATTR_SWITCHYARD_ATTEMPT = 'switchyard.attempt'
 /** `true` when a `gen_ai.usage.*` count is the gateway's estimate (no usage from the upstream, or a cut stream). */

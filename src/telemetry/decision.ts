@@ -1,7 +1,11 @@
 /** Routing-decision attributes (route, class, backend, cache) and the `cache.lookup` / `router.*` span wrappers. */
 import { type Attributes, type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api'
-import type { CacheStatus, Classification, Selection } from '../plugin/types.ts'
+import type { AuditRecord, CacheStatus, Classification, Selection } from '../plugin/types.ts'
 import {
+  ATTR_SWITCHYARD_AUDIT_DECISION,
+  ATTR_SWITCHYARD_AUDIT_REASONS,
+  ATTR_SWITCHYARD_AUDIT_SCORE,
+  ATTR_SWITCHYARD_AUDITOR,
   ATTR_SWITCHYARD_BACKEND,
   ATTR_SWITCHYARD_CACHE,
   ATTR_SWITCHYARD_CANDIDATES,
@@ -79,4 +83,12 @@ export function traceSelect(parent: TraceParent, candidates: readonly string[], 
     span.setAttributes({ ...selectionAttributes(selection, candidates), [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
     parent.span?.setAttributes(serverSelectionAttributes(classification, selection, candidates))
   }) as Promise<Selection>
+}
+
+/** `router.audit` around an auditor's verdict on a draft: score, reasons and decision (pass, fail or skipped). */
+export function traceAudit(parent: TraceParent, auditor: string, model: string, work: () => Promise<AuditRecord>): Promise<AuditRecord> {
+  if (!parent.span?.isRecording()) return work()
+  return inSpan(getTracer(), 'router.audit', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_AUDITOR]: auditor, [ATTR_SWITCHYARD_MODEL]: model } }, work, (span, audit) => {
+    span.setAttributes({ [ATTR_SWITCHYARD_AUDIT_SCORE]: audit.score, [ATTR_SWITCHYARD_AUDIT_REASONS]: [...audit.reasons], [ATTR_SWITCHYARD_AUDIT_DECISION]: audit.outcome })
+  }) as Promise<AuditRecord>
 }
