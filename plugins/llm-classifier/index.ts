@@ -14,7 +14,7 @@ export const DEFAULT_INSTRUCTIONS = [
   'Reply with exactly one word: SIMPLE, MODERATE or COMPLEX.',
 ].join('\n')
 
-const OllamaChat = v.object({ message: v.object({ content: v.string() }) })
+const OllamaChat = v.object({ message: v.object({ content: v.string() }), prompt_eval_duration: v.optional(v.number()), eval_duration: v.optional(v.number()) })
 const OpenAIChat = v.object({ choices: v.pipe(v.array(v.object({ message: v.object({ content: v.nullish(v.string(), '') }) })), v.minLength(1)) })
 
 /** The conversation as the judge sees it: roles kept, long turns clipped, newest last. */
@@ -40,17 +40,22 @@ export default definePlugin({
   setup: ({ name, options, gateway, signal: pluginSignal }) => {
     const endpoint = resolveEndpoint(name, options, gateway)
 
-    const ask = async (req: ChatRequest, signal: AbortSignal): Promise<string> => {
+    /** The judge's reply and its GPU seconds: Ollama's own timings, else the call's wall time. */
+    const ask = async (req: ChatRequest, signal: AbortSignal): Promise<{ reply: string; gpuSeconds: number }> => {
+      const started = performance.now()
       const messages = [
         { role: 'system', content: options.instructions },
         { role: 'user', content: `Request:\n${transcript(req, options.maxChars)}\n\nAnswer with one word.` },
       ]
       if (endpoint.kind === 'ollama') {
         const body = { model: options.model, messages, stream: false, options: { temperature: 0, num_predict: 8 } }
-        return v.parse(OllamaChat, await postJson(endpoint, '/api/chat', body, signal)).message.content
+        const out = v.parse(OllamaChat, await postJson(endpoint, '/api/chat', body, signal))
+        const timed = out.eval_duration === undefined ? undefined : ((out.prompt_eval_duration ?? 0) + out.eval_duration) / 1e9
+        return { reply: out.message.content, gpuSeconds: timed ?? (performance.now() - started) / 1000 }
       }
       const body = { model: options.model, messages, stream: false, temperature: 0, max_tokens: 8 }
-      return v.parse(OpenAIChat, await postJson(endpoint, '/v1/chat/completions', body, signal)).choices[0]?.message.content ?? ''
+      const reply = v.parse(OpenAIChat, await postJson(endpoint, '/v1/chat/completions', body, signal)).choices[0]?.message.content ?? ''
+      return { reply, gpuSeconds: (performance.now() - started) / 1000 }
     }
 
     const fallback = (req: ChatRequest, why: string): Classification => {
@@ -61,18 +66,19 @@ export default definePlugin({
     return {
       async classify(req, signal): Promise<Classification> {
         const timeout = AbortSignal.timeout(options.timeoutMs)
-        let reply: string
+        let answer: Awaited<ReturnType<typeof ask>>
         try {
-          reply = await ask(req, AbortSignal.any([signal, pluginSignal, timeout]))
+          answer = await ask(req, AbortSignal.any([signal, pluginSignal, timeout]))
         } catch (err) {
           if (signal.aborted || pluginSignal.aborted) throw err
           if (timeout.aborted) return fallback(req, `llm timed out after ${options.timeoutMs} ms`)
           return fallback(req, `llm call failed: ${sanitizeForReason(messageOf(err))}`)
         }
+        const { reply, gpuSeconds } = answer
         const label = parseLabel(reply)
         if (!label) return fallback(req, `llm reply not a label: '${sanitizeForReason(reply)}'`)
         const scores = { SIMPLE: 0.1, MODERATE: 0.1, COMPLEX: 0.1, [label]: 0.8 } as Record<TaskClass, number>
-        return { label, confidence: 0.8, scores, reasons: [`${options.model} says ${label}`], task: detectTask(req) }
+        return { label, confidence: 0.8, scores, reasons: [`${options.model} says ${label}`], task: detectTask(req), gpuSeconds }
       },
     }
   },

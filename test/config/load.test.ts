@@ -70,6 +70,20 @@ describe('config validation', () => {
     ])
   })
 
+  test('a route escalate block is checked field by field, and needs a class above each class it audits', () => {
+    const backends = [{ name: 'a', kind: 'ollama', url: 'http://x:1' }]
+    expect(issuesOf({ backends, routes: { auto: { SIMPLE: ['s'], MODERATE: ['m'], escalate: { threshold: 2, mode: 'later', maxEscalations: 0 } } } })).toEqual([
+      'routes.auto.escalate.threshold: Invalid value: Expected <=1 but received 2',
+      'routes.auto.escalate.mode: Invalid type: Expected ("buffer" | "parallel") but received "later"',
+      'routes.auto.escalate.maxEscalations: Invalid value: Expected >=1 but received 0',
+    ])
+    expect(issuesOf({ backends, routes: { auto: { SIMPLE: ['s'], MODERATE: ['m'], escalate: { classes: ['SIMPLE', 'MODERATE'] } } } })).toEqual([
+      'routes.auto.escalate.classes[1]: no class above MODERATE lists models, so a MODERATE draft has nowhere to escalate',
+    ])
+    const ok = parseConfig({ backends, costPerGpuHour: 2.5, routes: { auto: { SIMPLE: ['s'], COMPLEX: ['c'], escalate: {} } } })
+    expect(ok.routes?.auto?.escalate).toEqual({ auditor: 'heuristic-auditor', threshold: 0.5, mode: 'buffer', maxEscalations: 1, classes: ['SIMPLE', 'MODERATE'] })
+  })
+
   test('OLLAMA_HOST forms are read as Ollama reads them', () => {
     expect(ollamaHostUrl(undefined)).toBe('http://127.0.0.1:11434')
     expect(ollamaHostUrl('0.0.0.0')).toBe('http://127.0.0.1:11434')
