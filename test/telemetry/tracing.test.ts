@@ -89,6 +89,34 @@ describe('traces', () => {
     expect(proxy.received.at(-1)?.get('traceparent')).toBe(`00-${client.traceId}-${attempt.spanId}-01`)
   })
 
+  test('an escalation is a router.audit span with score, reasons and decision, and a second CLIENT span for the larger model', async () => {
+    await using sim = startSimulator({ instant: true })
+    const escalate = { auditor: 'verdict-auditor', classes: ['SIMPLE'] }
+    await using gw = await startGateway({
+      backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }],
+      routes: { auto: { SIMPLE: ['qwen2.5-coder:1.5b'], COMPLEX: ['deepseek-coder:33b'], escalate } },
+      plugins: [...fastProbes, { use: './plugins/examples/length-classifier.ts' }, { use: './test/fixtures/plugins/verdict-auditor.ts' }, otel()],
+    })
+    const client = clientTraceparent()
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST', headers: { traceparent: client.traceparent },
+      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'say hi [fail-draft]' }] }),
+    })
+    expect(res.headers.get('x-switchyard-escalated')).toBe('qwen2.5-coder:1.5b -> deepseek-coder:33b')
+    await res.text()
+    const spans = await waitForTrace(receiver, client.traceId, ['POST /v1/chat/completions', 'router.audit', 'chat qwen2.5-coder:1.5b', 'chat deepseek-coder:33b'])
+    const server = only(spans, 'POST /v1/chat/completions')
+    const audit = only(spans, 'router.audit')
+    expect(audit.parentSpanId).toBe(server.spanId)
+    expect(audit.attributes).toMatchObject({
+      'switchyard.auditor': 'verdict-auditor', 'switchyard.model': 'qwen2.5-coder:1.5b', 'switchyard.audit.score': 0.1,
+      'switchyard.audit.reasons': ['the test says this draft fails'], 'switchyard.audit.decision': 'fail',
+    })
+    const attempts = spans.filter((s) => s.kind === OTLP_KIND.client)
+    expect(attempts.map((s) => s.name), describeTree(spans)).toEqual(['chat qwen2.5-coder:1.5b', 'chat deepseek-coder:33b'])
+    for (const s of attempts) expect(s.parentSpanId).toBe(server.spanId)
+  })
+
   test('a fallback shows as two sibling CLIENT attempts, the failed one with ERROR and error.type', async () => {
     await using a = startSimulator({ instant: true, models: ['qwen2.5-coder:7b'] })
     await using b = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b'] })
