@@ -1,5 +1,6 @@
 /** The built-in plugin registry: explicit imports, name -> definition. */
 import type { PluginDefinition } from 'switchyard/plugin'
+import { auditorPlugins } from './auditors.ts'
 import { cachePlugins } from './caches.ts'
 import { classifierPlugins } from './classifiers.ts'
 import dashboard from './dashboard/index.ts'
@@ -8,6 +9,6 @@ import { telemetryPlugins } from './telemetry.ts'
 import sqliteHistory from './sqlite-history/index.ts'
 import tieredSelector from './tiered-selector/index.ts'
 
-const all: readonly PluginDefinition[] = [...classifierPlugins, tieredSelector, ...probePlugins, ...cachePlugins, dashboard, ...telemetryPlugins, sqliteHistory] as readonly PluginDefinition[]
+const all: readonly PluginDefinition[] = [...classifierPlugins, tieredSelector, ...probePlugins, ...cachePlugins, dashboard, ...telemetryPlugins, sqliteHistory, ...auditorPlugins] as readonly PluginDefinition[]
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map(all.map((d) => [d.name, d]))
