@@ -1,8 +1,8 @@
 /** The dashboard's browser script, first part of `/dashboard/app.js`: SSE feed, /health tiles, explain box. */
 
 // Plain ES2020 for any current browser; data goes into the DOM as text only (never innerHTML).
-// FEEDBACK_JS and HISTORY_JS follow it in the same script: idCell(), feedbackCell(), errorMessage(), renderClassifier(),
-// renderRouteOptions(), setupHistory().
+// FEEDBACK_JS, HISTORY_JS and SAVINGS_JS follow it in the same script: idCell(), feedbackCell(), errorMessage(),
+// renderClassifier(), renderRouteOptions(), setupHistory(), modelCell(), renderSavings().
 export const CLIENT_JS = String.raw`'use strict'
 const MAX_ROWS = 100
 const SVG = 'http://www.w3.org/2000/svg'
@@ -72,7 +72,7 @@ function feedRow(d, fresh) {
     idCell(d.id),
     h('td', {}, d.route || h('span', { class: 'muted' }, d.requested || '–')),
     h('td', {}, classBadge(d.class, d.confidence)),
-    h('td', { class: 'model' }, d.model || '–'),
+    modelCell(d),
     h('td', { class: 'backend' }, d.backend || '–'),
     h('td', {}, d.cache || '–'),
     h('td', { class: 'num' }, fmtMs(d.ttftMs)),
@@ -101,6 +101,7 @@ function renderStats(s) {
   $('window').textContent = '(last ' + Math.round(s.windowMs / 60000) + ' min)'
   renderAggregate($('models'), s.models, 'model', false)
   renderAggregate($('classes'), s.classes, 'class', true)
+  renderSavings(s.savings)
 }
 
 function renderAggregate(table, rows, label, classes) {

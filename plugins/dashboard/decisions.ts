@@ -1,5 +1,5 @@
 /** Turns the last PipelineEvent of each request (it carries the whole decision) into one routing decision, kept in a bounded ring. */
-import { type PipelineEvent, isFinalEvent } from 'switchyard/plugin'
+import { type EscalationRecord, type PipelineEvent, isFinalEvent } from 'switchyard/plugin'
 
 /** One routing decision as the dashboard shows it: plain JSON, no prompt text. */
 export interface Decision {
@@ -23,6 +23,22 @@ export interface Decision {
   readonly outputTokens: number | null
   readonly fallbackCount: number
   readonly reasons: readonly string[]
+  /** The request's last audit (a route's `escalate`), null when its draft was not audited. */
+  readonly audit: DecisionAudit | null
+  /** The draft replaced by a larger model's answer, null when none was. */
+  readonly escalation: EscalationRecord | null
+  /** GPU seconds of every generation the request ran (the answer, rejected drafts, cancelled parallel ones). */
+  readonly gpuSeconds: number | null
+  /** Net GPU seconds routing saved against the route's largest model; null when unknown or not routed. */
+  readonly gpuSecondsSaved: number | null
+}
+
+export interface DecisionAudit {
+  readonly auditor: string
+  readonly score: number
+  readonly outcome: 'pass' | 'fail' | 'skipped'
+  readonly threshold: number
+  readonly reasons: readonly string[]
 }
 
 /** An error answer: the request failed, or answered with a 4xx/5xx status. */
@@ -36,6 +52,7 @@ export interface DecisionLog {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10
+const roundSeconds = (s: number) => Math.round(s * 1e6) / 1e6
 
 export function createDecisionLog(maxDecisions: number): DecisionLog {
   const ring: Decision[] = []
@@ -57,6 +74,7 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
     if (fallbackCount > 0) reasons.push(`${fallbackCount} fallback${fallbackCount === 1 ? '' : 's'} before ${model ?? 'an answer'}`)
     if (event.error) reasons.push(event.error)
     const durationMs = event.durationMs ?? 0
+    const last = event.audits?.at(-1)
     return push({
       id: event.requestId,
       timeMs: event.timeMs - durationMs,
@@ -78,6 +96,10 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
       outputTokens: event.outputTokens ?? null,
       fallbackCount,
       reasons,
+      audit: last ? { auditor: last.auditor, score: last.score, outcome: last.outcome, threshold: last.threshold, reasons: last.reasons } : null,
+      escalation: event.escalation ?? null,
+      gpuSeconds: event.gpu ? roundSeconds(event.gpu.reduce((sum, u) => sum + u.seconds, 0)) : null,
+      gpuSecondsSaved: event.gpuSecondsSaved === undefined ? null : roundSeconds(event.gpuSecondsSaved),
     })
   }
 

@@ -1,13 +1,15 @@
-/** Telemetry plugin `dashboard`: recent routing decisions and aggregates, served as a live page at /dashboard. */
+/** Telemetry plugin `dashboard`: recent routing decisions, aggregates and GPU savings, served as a live page at /dashboard. */
 import * as v from 'valibot'
 import { definePlugin, isCacheHit } from 'switchyard/plugin'
 import type { PluginRoute } from 'switchyard/plugin'
 import { createAggregates } from './aggregates.ts'
 import { createDecisionLog, isFailed } from './decisions.ts'
 import { createFeed } from './feed.ts'
+import { createSavings } from './savings.ts'
 import { CLIENT_JS } from './client.ts'
 import { FEEDBACK_JS } from './client-feedback.ts'
 import { HISTORY_JS } from './client-history.ts'
+import { SAVINGS_JS } from './client-savings.ts'
 import { renderPage } from './page.ts'
 import { STYLE_CSS } from './style.ts'
 
@@ -30,7 +32,7 @@ export default definePlugin({
     /** An SSE stream ends after this long; the browser reconnects and gets a fresh snapshot. */
     maxStreamMs: v.optional(Ms, 60_000),
   }),
-  setup({ options, keep }) {
+  setup({ options, keep, gateway }) {
     // Decisions, aggregates and totals carry on across config reloads that keep their sizes.
     const { startedAtMs, decisions, aggregates, totals } = keep(`history ${options.maxDecisions} ${options.windowMs} ${options.buckets}`, () => {
       const startedAtMs = Date.now()
@@ -41,19 +43,22 @@ export default definePlugin({
         totals: { requests: 0, errors: 0, cacheHits: 0 },
       }
     })
+    // GPU savings depend on no option: any reload keeps them (money is priced at the current costPerGpuHour).
+    const savings = keep('savings', createSavings)
 
     const stats = () => {
       const now = Date.now()
       return {
         now, windowMs: options.windowMs, bucketMs: options.windowMs / options.buckets, totals: { ...totals },
         models: aggregates.rows('model', now), classes: aggregates.rows('class', now),
+        savings: savings.summary(now, gateway.costPerGpuHour),
       }
     }
     const snapshot = () => ({ ...stats(), startedAtMs, healthIntervalMs: options.healthIntervalMs, decisions: decisions.recent() })
     const feed = createFeed({ snapshot, stats, statsIntervalMs: options.statsIntervalMs, maxStreamMs: options.maxStreamMs })
 
     const page = renderPage()
-    const script = CLIENT_JS + FEEDBACK_JS + HISTORY_JS
+    const script = CLIENT_JS + FEEDBACK_JS + HISTORY_JS + SAVINGS_JS
     const text = (body: string, type: string, status = 200) =>
       new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
     // The page and its assets are public; data (state, events, /health details, explain, and the core's history and
@@ -71,6 +76,7 @@ export default definePlugin({
           const path = new URL(req.url).pathname
           if (path === '/dashboard/events') return feed.open(req.signal)
           if (path === '/dashboard/state') return Response.json(snapshot(), { headers: { 'cache-control': 'no-store' } })
+          if (path === '/dashboard/savings') return Response.json(savings.summary(Date.now(), gateway.costPerGpuHour), { headers: { 'cache-control': 'no-store' } })
           return text(`no such dashboard file: ${path}`, 'text/plain', 404)
         },
       },
@@ -85,6 +91,7 @@ export default definePlugin({
         if (isFailed(d)) totals.errors++
         if (isCacheHit(d.cache)) totals.cacheHits++
         aggregates.add(d)
+        savings.add(event)
         feed.publish('decision', d)
       },
       close: () => feed.close(),

@@ -32,6 +32,10 @@ export function renderPage(): string {
     <h2>GPUs</h2>
     <div id="gpus" class="tiles"><p class="muted">waiting for /health…</p></div>
   </section>
+  <section class="wide" id="savings-panel">
+    <h2>GPU savings <span id="savings-price" class="muted"></span></h2>
+    <table id="savings" class="stats"><tbody><tr><td class="muted">waiting for the first snapshot…</td></tr></tbody></table>
+  </section>
   <section class="wide">
     <h2>Try a prompt</h2>
     <form id="explain">

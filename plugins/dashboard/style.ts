@@ -61,5 +61,11 @@ button.fb:disabled { opacity: .35; cursor: default; }
 .fb-result.error, td.error { color: var(--bad); white-space: normal; }
 .badge.forced { margin-left: 4px; background: #3b2d55; color: #d8c4ff; }
 .filters { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
+td.model .draft { color: var(--muted); text-decoration: line-through; }
+.badge.audit { font-weight: 500; margin-left: 2px; }
+.badge.audit.pass { background: #1f4d2b; color: #aff5b4; }
+.badge.audit.fail { background: #4d3b12; color: #f2cc60; }
+#savings { width: auto; }
+#savings td.part { padding-left: 20px; color: var(--muted); }
 select { background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; padding: 3px 6px; font: inherit; }
 `

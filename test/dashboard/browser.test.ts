@@ -31,9 +31,10 @@ async function openBrowser() {
 
 const feedRow = (page: Page, id: string) => page.locator(`#feed tbody tr[data-id="${id}"]`)
 
-test('the dashboard shows backends, a request in the live feed, aggregates and an explained prompt', async () => {
-  await using env = await startTwoBackends({ gpus: true })
+test('the dashboard shows backends, requests in the live feed, an escalation, aggregates, GPU savings and an explained prompt', async () => {
+  await using env = await startTwoBackends({ gpus: true, escalate: true })
   await env.ask('add a docstring to this function')
+  const escalatedId = (await env.ask('add a docstring to this function [fail-draft]')).headers.get('x-switchyard-request-id')!
   await using browser = await openBrowser()
   const { page, problems } = browser
   await page.goto(`${env.gw.url}/dashboard`)
@@ -46,7 +47,14 @@ test('the dashboard shows backends, a request in the live feed, aggregates and a
   const gpu = page.locator('#gpus [data-gpu="0"]')
   await gpu.waitFor({ timeout: 3_000 })
   expect(await gpu.textContent()).toMatch(/A100.*59\.8 \/ 80\.0 GiB.*97%.*67 °C.*gpu0/)
-  expect(await page.locator('#feed tbody tr[data-id]').count()).toBe(1)
+  expect(await page.locator('#feed tbody tr[data-id]').count()).toBe(2)
+  // The escalated answer shows its draft, its final model and the audit's score; the savings panel counts it.
+  const escalated = feedRow(page, escalatedId).locator('td.model')
+  expect(await escalated.textContent()).toBe('qwen2.5-coder:1.5b → qwen2.5-coder:7b escalated 0.10')
+  expect(await escalated.locator('.badge.audit').getAttribute('title')).toContain('the test says this draft fails')
+  expect(await page.locator('#savings tr[data-key="rate-audited"]').textContent()).toBe('escalated / audited50% (1/2)50% (1/2)')
+  // No costPerGpuHour configured: no money rows.
+  expect(await page.locator('#savings tr[data-key="cost-saved"]').count()).toBe(0)
 
   // A request sent now appears in the live feed without a reload.
   await env.ask('refactor this module and redesign the architecture of the whole service')
