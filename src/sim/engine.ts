@@ -1,7 +1,9 @@
 /** The protocol-neutral life of one generation: load the model, evaluate the prompt, pace the tokens, report stats. */
 import { countTokens, generateCompletion, type Completion } from './generate.ts'
+import type { AnswerMemory } from './judge.ts'
 import { createModelLatency, type Clock } from './latency.ts'
 import type { ModelCatalog, ModelRuntime, ModelSpec } from './models.ts'
+import { createQualityCompletion } from './quality-run.ts'
 import type { RequestScope } from './stats.ts'
 
 /** What every handler shares: built once per simulator by `startSimulator`. */
@@ -10,6 +12,8 @@ export interface SimContext {
   readonly runtime: ModelRuntime
   readonly clock: Clock
   readonly outputTokens: number
+  /** Set in quality mode: the answers given so far, as the simulated judge knows them. */
+  readonly answers: AnswerMemory | undefined
   nextId(): number
 }
 
@@ -26,6 +30,8 @@ export interface RunStats {
 export interface Run extends Completion {
   readonly promptTokens: number
   readonly createdAt: Date
+  /** Extra response headers (quality mode's verdict). */
+  readonly headers: Readonly<Record<string, string>>
   /** Yields each piece after its simulated delay; stops early if the caller leaves. */
   tokens(): AsyncGenerator<string>
   /** Ends the request (scope finished) and returns its statistics. */
@@ -78,6 +84,16 @@ export interface RunInput {
   readonly keepAliveMs: number | undefined
   /** Structured output was asked for (Ollama `format`, OpenAI `response_format`). */
   readonly json?: boolean
+  /** The last user message, where quality mode looks for a rubric prompt; the whole prompt when unset. */
+  readonly ask?: string
+}
+
+function createCompletion(ctx: SimContext, input: RunInput): Completion & { readonly headers: Readonly<Record<string, string>> } {
+  const json = input.json === true
+  if (ctx.answers) {
+    return createQualityCompletion(ctx.answers, input.spec, { prompt: input.prompt, ask: input.ask ?? input.prompt, limit: input.limit, json })
+  }
+  return { ...generateCompletion(input.spec.name, input.prompt, input.limit, ctx.outputTokens, json), headers: {} }
 }
 
 /** Loads the model and evaluates the prompt; when it resolves the first token is ready. */
@@ -89,7 +105,7 @@ export async function startRun(ctx: SimContext, scope: RequestScope, input: RunI
   const promptTokens = Math.max(1, countTokens(prompt))
   const promptMs = latency.promptMs(promptTokens)
   await ctx.clock.wait(promptMs, scope.signal)
-  const completion = generateCompletion(spec.name, prompt, input.limit, ctx.outputTokens, input.json === true)
+  const completion = createCompletion(ctx, input)
   const stats = (): RunStats => {
     const evalMs = latency.perTokenMs * completion.pieces.length
     return {
@@ -139,6 +155,11 @@ export function contentText(content: unknown): string {
 /** The text a chat's messages amount to, for seeding output and counting prompt tokens. */
 export function chatPrompt(messages: readonly { content?: unknown }[]): string {
   return messages.map((m) => contentText(m.content)).join('\n')
+}
+
+/** The text of the last user message ('' when there is none). */
+export function lastUserText(messages: readonly { role: string; content?: unknown }[]): string {
+  return contentText(messages.findLast((m) => m.role === 'user')?.content)
 }
 
 /** A route that produces model output; `body` is parsed JSON, not yet validated. */

@@ -72,7 +72,7 @@ export function generateCompletion(model: string, prompt: string, limit: number 
 }
 
 /** Structured-output requests get `{"answer": "..."}`; a cut-short answer stays truncated JSON, as a model's would. */
-function wrapAsJson(pieces: string[], complete: boolean): void {
+export function wrapAsJson(pieces: string[], complete: boolean): void {
   for (let i = 0; i < pieces.length; i++) pieces[i] = JSON.stringify(pieces[i]).slice(1, -1)
   if (pieces.length === 0) return
   pieces[0] = `{"answer": "${pieces[0]}`

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { startSimulator } from './server.ts'
 import { messageOf } from '../errors.ts'
 
-const USAGE = 'usage: bun run sim [--port N] [--host H] [--models a,b,c] [--speed X] [--instant] [--tokens N]'
+const USAGE = 'usage: bun run sim [--port N] [--host H] [--models a,b,c] [--speed X] [--instant] [--tokens N] [--quality]'
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`)
@@ -27,6 +27,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       speed: { type: 'string' },
       instant: { type: 'boolean', default: false },
       tokens: { type: 'string' },
+      quality: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -46,8 +47,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     ...(values.speed !== undefined ? { speed: positiveNumber('speed', values.speed) ?? 1 } : {}),
     instant: values.instant,
     ...(tokens !== undefined ? { outputTokens: Math.round(tokens) } : {}),
+    quality: values.quality,
   })
-  const pace = values.instant ? 'instant' : `speed x${values.speed ?? 1}`
+  const pace = `${values.instant ? 'instant' : `speed x${values.speed ?? 1}`}${values.quality ? ', quality model' : ''}`
   console.log(`switchyard sim listening on ${sim.url} (${pace}) models: ${sim.models.join(', ')}`)
   const stop = () => {
     sim.close().then(() => process.exit(0), () => process.exit(1))

@@ -51,7 +51,7 @@ export function describeModel(spec: ModelSpec): ModelDetails {
 }
 
 /** Reads the size from a tag like `:1.5b`, `:7b-instruct`, `:270m`; 7B when the name says nothing. */
-function parseBillions(name: string): number {
+export function parseBillions(name: string): number {
   const tag = name.includes(':') ? name.slice(name.lastIndexOf(':') + 1) : ''
   const match = /(?:^|[^a-z0-9.])(\d+(?:\.\d+)?)([bm])(?![a-z])/i.exec(`-${tag}`) ??
     /(?:^|[^a-z0-9.])(\d+(?:\.\d+)?)([bm])(?![a-z])/i.exec(`-${name}`)

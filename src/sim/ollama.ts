@@ -1,6 +1,6 @@
 /** Ollama's generation routes, `/api/chat` and `/api/generate`: NDJSON streams by default, preload and unload. */
 import * as v from 'valibot'
-import { chatPrompt, collectRun, loadModel, startRun, type GenerationHandler, type Run, type RunStats, type SimContext } from './engine.ts'
+import { chatPrompt, collectRun, lastUserText, loadModel, startRun, type GenerationHandler, type Run, type RunStats, type SimContext } from './engine.ts'
 import { parseKeepAlive, type ModelSpec } from './models.ts'
 import { KeepAlive, parseBody, TokenLimit } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
@@ -76,7 +76,7 @@ function streamRun(
     for await (const piece of run.tokens()) yield `${JSON.stringify(frame(piece))}\n`
     yield `${JSON.stringify(final(run.complete()))}\n`
   }
-  return ndjsonResponse(createFrameStream(frames(), scope))
+  return ndjsonResponse(createFrameStream(frames(), scope), run.headers)
 }
 
 const createdAt = () => new Date().toISOString()
@@ -96,13 +96,14 @@ export const handleOllamaChat: GenerationHandler = async (ctx, body, scope) => {
   const run = await startRun(ctx, scope, {
     spec: found.spec,
     prompt: chatPrompt(messages),
+    ask: lastUserText(messages),
     limit: request.options?.num_predict ?? undefined,
     keepAliveMs,
     json: Boolean(request.format),
   })
   if (request.stream === false) {
     const { text, stats } = await collectRun(run)
-    return jsonResponse({ ...head(text), done_reason: run.doneReason, done: true, ...stats })
+    return jsonResponse({ ...head(text), done_reason: run.doneReason, done: true, ...stats }, 200, run.headers)
   }
   return streamRun(
     run,
@@ -132,13 +133,14 @@ export const handleOllamaGenerate: GenerationHandler = async (ctx, body, scope) 
   const run = await startRun(ctx, scope, {
     spec: found.spec,
     prompt: request.system ? `${request.system}\n${request.prompt}` : request.prompt,
+    ask: request.prompt,
     limit: request.options?.num_predict ?? undefined,
     keepAliveMs,
     json: Boolean(request.format),
   })
   if (request.stream === false) {
     const { text, stats } = await collectRun(run)
-    return jsonResponse({ ...head(text), done: true, done_reason: run.doneReason, context: contextIds(run), ...stats })
+    return jsonResponse({ ...head(text), done: true, done_reason: run.doneReason, context: contextIds(run), ...stats }, 200, run.headers)
   }
   return streamRun(
     run,

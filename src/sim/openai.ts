@@ -1,6 +1,6 @@
 /** OpenAI-compatible routes as Ollama serves them under `/v1`: chat, completions, models; SSE when asked. */
 import * as v from 'valibot'
-import { chatPrompt, collectRun, contentText, startRun, type GenerationHandler, type Run, type SimContext } from './engine.ts'
+import { chatPrompt, collectRun, contentText, lastUserText, startRun, type GenerationHandler, type Run, type SimContext } from './engine.ts'
 import type { ModelSpec } from './models.ts'
 import { parseBody, TokenLimit } from './request-body.ts'
 import type { RequestScope } from './stats.ts'
@@ -90,7 +90,7 @@ function streamRun(
     if (includeUsage) yield event([], { usage: usage(run) })
     yield 'data: [DONE]\n\n'
   }
-  return sseResponse(createFrameStream(frames(), scope))
+  return sseResponse(createFrameStream(frames(), scope), run.headers)
 }
 
 function lookup(ctx: SimContext, model: string): ModelSpec | Response {
@@ -109,6 +109,7 @@ export const handleChatCompletions: GenerationHandler = async (ctx, body, scope)
   const run = await startRun(ctx, scope, {
     spec,
     prompt: chatPrompt(request.messages),
+    ask: lastUserText(request.messages),
     limit: request.max_completion_tokens ?? request.max_tokens ?? undefined,
     keepAliveMs: undefined,
     json: request.response_format?.type === 'json_object' || request.response_format?.type === 'json_schema',
@@ -128,7 +129,7 @@ export const handleChatCompletions: GenerationHandler = async (ctx, body, scope)
     system_fingerprint: SYSTEM_FINGERPRINT,
     choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: run.doneReason }],
     usage: usage(run),
-  })
+  }, 200, run.headers)
 }
 
 export const handleCompletions: GenerationHandler = async (ctx, body, scope) => {
@@ -156,5 +157,5 @@ export const handleCompletions: GenerationHandler = async (ctx, body, scope) => 
     system_fingerprint: SYSTEM_FINGERPRINT,
     choices: [{ text, index: 0, logprobs: null, finish_reason: run.doneReason }],
     usage: usage(run),
-  })
+  }, 200, run.headers)
 }

@@ -3,6 +3,7 @@ import { handleOllamaEmbed, handleOllamaEmbeddings, handleOpenAIEmbeddings } fro
 import type { GenerationHandler, SimContext } from './engine.ts'
 import { createFaultQueue, dropMidStream, FAULT_HEADER, parseFault, withoutUsage, type Fault, type FaultQueue } from './faults.ts'
 import { DEFAULT_OUTPUT_TOKENS } from './generate.ts'
+import { createAnswerMemory } from './judge.ts'
 import { createClock, sleep, waitForAbort } from './latency.ts'
 import { createModelCatalog, DEFAULT_MODELS, startModelRuntime } from './models.ts'
 import { handleOllamaChat, handleOllamaGenerate, ollamaError } from './ollama.ts'
@@ -22,8 +23,13 @@ export interface SimulatorOptions {
   speed?: number
   /** No simulated delays at all (benchmarks). */
   instant?: boolean
-  /** Tokens an answer has when no limit cuts it (default 24). */
+  /** Tokens an answer has when no limit cuts it (default 24; quality mode sizes answers itself). */
   outputTokens?: number
+  /**
+   * Answers follow the quality model (docs/simulator.md): some are bad in a size-dependent way, each carries
+   * `x-sim-quality`, and rubric prompts get a simulated judge's score. Off: answers are the plain word stream.
+   */
+  quality?: boolean
 }
 
 export interface SimHandle {
@@ -199,6 +205,7 @@ export function startSimulator(options: SimulatorOptions = {}): SimHandle {
     runtime,
     clock: createClock({ speed: options.speed, instant: options.instant }),
     outputTokens: options.outputTokens ?? DEFAULT_OUTPUT_TOKENS,
+    answers: options.quality === true ? createAnswerMemory() : undefined,
     nextId: () => ++nextId,
   }
   const deps: Deps = { ctx, stats: createStatsBook(), faults: createFaultQueue() }

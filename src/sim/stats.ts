@@ -1,10 +1,23 @@
 /** Counters behind `/sim/stats`, and the per-request scope that keeps `active` and `aborted` honest. */
 
+/** How many aborted generations `/sim/stats` lists. */
+export const ABORT_HISTORY_SIZE = 100
+
+/** One generation its caller left before it finished: epoch milliseconds, to measure how fast cancellation arrives. */
+export interface AbortRecord {
+  /** null when the request body named no model. */
+  model: string | null
+  startedAt: number
+  abortedAt: number
+}
+
 export interface SimStats {
   requests: number
   active: number
   aborted: number
   byModel: Record<string, number>
+  /** The last aborted generations, newest last. */
+  aborts: AbortRecord[]
 }
 
 /** One generation request from arrival until it finished or its caller went away. */
@@ -31,15 +44,18 @@ export function createStatsBook(): StatsBook {
   let active = 0
   let aborted = 0
   let byModel: Record<string, number> = {}
+  let aborts: AbortRecord[] = []
 
   return {
-    snapshot: () => ({ requests, active, aborted, byModel: { ...byModel } }),
+    snapshot: () => ({ requests, active, aborted, byModel: { ...byModel }, aborts: aborts.map((a) => ({ ...a })) }),
     reset() {
       requests = 0
       aborted = 0
       byModel = {}
+      aborts = []
     },
     begin(model, requestSignal) {
+      const startedAt = Date.now()
       requests++
       active++
       if (model !== undefined) byModel[model] = (byModel[model] ?? 0) + 1
@@ -66,6 +82,8 @@ export function createStatsBook(): StatsBook {
         abort(reason) {
           if (!end()) return
           aborted++
+          aborts.push({ model: model ?? null, startedAt, abortedAt: Date.now() })
+          if (aborts.length > ABORT_HISTORY_SIZE) aborts.shift()
           controller.abort(reason ?? new DOMException('The client went away', 'AbortError'))
         },
       }

@@ -32,20 +32,22 @@ export function createFrameStream(frames: AsyncIterable<string>, scope: RequestS
   })
 }
 
-export function ndjsonResponse(body: ReadableStream<Uint8Array>): Response {
-  return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+type ExtraHeaders = Readonly<Record<string, string>>
+
+export function ndjsonResponse(body: ReadableStream<Uint8Array>, extra: ExtraHeaders = {}): Response {
+  return new Response(body, { headers: { ...extra, 'content-type': 'application/x-ndjson' } })
 }
 
-export function sseResponse(body: ReadableStream<Uint8Array>): Response {
+export function sseResponse(body: ReadableStream<Uint8Array>, extra: ExtraHeaders = {}): Response {
   return new Response(body, {
-    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' },
+    headers: { ...extra, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' },
   })
 }
 
-export function jsonResponse(value: unknown, status = 200): Response {
+export function jsonResponse(value: unknown, status = 200, extra: ExtraHeaders = {}): Response {
   return new Response(JSON.stringify(value), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
+    headers: { ...extra, 'content-type': 'application/json; charset=utf-8' },
   })
 }
 

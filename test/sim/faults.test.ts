@@ -33,10 +33,10 @@ describe('/sim/stats', () => {
     await fetch(`${sim.url}/v1/models`).then((r) => r.json())
     await fetch(`${sim.url}/`).then((r) => r.text())
     const stats = (await fetch(`${sim.url}/sim/stats`).then((r) => r.json())) as Json
-    expect(stats).toEqual({ requests: 4, active: 0, aborted: 0, byModel: { [MODEL]: 3, 'llama3.2:3b': 1 } })
+    expect(stats).toEqual({ requests: 4, active: 0, aborted: 0, byModel: { [MODEL]: 3, 'llama3.2:3b': 1 }, aborts: [] })
     expect(sim.stats()).toEqual(stats)
     await postJson(`${sim.url}/sim/stats/reset`, {})
-    expect(sim.stats()).toEqual({ requests: 0, active: 0, aborted: 0, byModel: {} })
+    expect(sim.stats()).toEqual({ requests: 0, active: 0, aborted: 0, byModel: {}, aborts: [] })
   })
 
   test('an in-flight stream is active, and aborting it mid-stream counts as aborted', async () => {
