@@ -15,7 +15,8 @@ import { messageOf } from '../src/errors.ts'
 const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAME]] [--peer portkey] [--write] [--micro]
   --quick          ~1 minute: 2 rounds of 1 s, configs default and cache+otel only
   --rounds N       rounds per measurement (default 3); every figure is the median over rounds
-  --scenario NAME  only scenarios whose name contains NAME (openai-chat, ollama-stream-auto, auto, stream, ...)
+  --scenario NAME  only scenarios whose name contains NAME (openai-chat, ollama-stream-auto, auto, stream, ...);
+                   --scenario cascade: draft and audit against the simulator's quality model (bench/cascade.ts)
   --peer portkey   add Portkey's gateway (installed into bench/.peer on first use)
   --write          replace the results section of BENCHMARKS.md
   --micro          run the micro-benchmarks (bench/micro.ts) instead
@@ -45,8 +46,9 @@ if (flags.help) {
   console.log(USAGE)
   process.exit(0)
 }
-if (flags.micro || flags.history || flags.retrain) {
-  const script = flags.micro ? 'micro.ts' : flags.history ? 'history.ts' : 'retrain.ts'
+const cascade = flags.scenario === 'cascade'
+if (flags.micro || flags.history || flags.retrain || cascade) {
+  const script = flags.micro ? 'micro.ts' : flags.history ? 'history.ts' : flags.retrain ? 'retrain.ts' : 'cascade.ts'
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, script)], { stdout: 'inherit', stderr: 'inherit' })
   process.exit(await proc.exited)
 }

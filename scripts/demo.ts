@@ -7,8 +7,9 @@ import { startSimulator } from '../src/sim/server.ts'
 
 const configPath = resolve(import.meta.dir, '../examples/demo.config.json')
 const speed = Number(process.env.DEMO_SPEED ?? 4)
-const small = startSimulator({ port: 11501, models: ['qwen2.5-coder:1.5b', 'qwen2.5-coder:7b', 'llama3.2:3b'], speed })
-const big = startSimulator({ port: 11502, models: ['deepseek-coder:33b', 'qwen2.5-coder:7b'], speed })
+// Quality mode: the small model's weak answers are caught by the route's auditor and escalated (see docs/escalation.md).
+const small = startSimulator({ port: 11501, models: ['qwen2.5-coder:1.5b', 'qwen2.5-coder:7b', 'llama3.2:3b'], speed, quality: true })
+const big = startSimulator({ port: 11502, models: ['deepseek-coder:33b', 'qwen2.5-coder:7b'], speed, quality: true })
 const loaded = await loadConfig(configPath)
 const gateway = await createGateway(loaded, builtinPlugins)
 const port = Number(process.env.PORT ?? loaded.config.server.port)
@@ -20,7 +21,8 @@ switchyard demo
   gateway     ${url}   (config: examples/demo.config.json)
   backend gpu0 ${small.url}  simulated Ollama: ${small.models.join(', ')}
   backend vllm ${big.url}  simulated OpenAI-compatible server: ${big.models.join(', ')}
-  simulated delays are divided by ${speed} (DEMO_SPEED)
+  simulated delays are divided by ${speed} (DEMO_SPEED); answers follow the simulator's quality model
+  SIMPLE answers are drafted on gpu0 while qwen2.5-coder:7b starts on vllm; a draft the auditor rejects is replaced
 
 Try:
   curl -s ${url}/api/tags

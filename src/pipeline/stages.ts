@@ -232,6 +232,13 @@ export function finishAnswer(ctx: RequestContext, end: ForwardEnd, extras: Answe
   // Before the body-end hooks: they refund the whole reservation of a request that got no answer.
   clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
   if (fire) bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
+  // An escalated conversation continues at the class that answered it (it never steps down).
+  const { conversation } = ctx
+  if (extras.escalation && conversation && end.ok) {
+    deps.learning.conversations.set(conversation.key, {
+      label: extras.escalation.label, backend: end.backend, model: end.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now(),
+    })
+  }
   const seconds = answerSeconds ?? deps.learning.gpu.measure(end.model, figuresOf(ctx, end, request.stream))
   const uses = [...(extras.prior ?? []), { model: end.model, backend: end.backend, seconds, role: 'answer' as const }]
   const overhead = (classification?.gpuSeconds ?? 0) + (extras.auditGpuSeconds ?? 0)

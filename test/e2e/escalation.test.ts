@@ -94,7 +94,8 @@ describe('buffer mode', () => {
       expect(usage).toMatchObject({ completion_tokens: expect.any(Number), prompt_tokens: expect.any(Number) })
     }
     const ollama = new Ollama({ host: t.gw.url })
-    for (const [content, model] of [['say hi', SMALL], ['say hi [fail-draft]', LARGE]] as const) {
+    // New prompts: the ones above would continue those conversations, at the class they reached.
+    for (const [content, model] of [['say hello', SMALL], ['say hello [fail-draft]', LARGE]] as const) {
       let text = ''
       let last: { done: boolean; eval_count?: number } | undefined
       for await (const part of await ollama.chat({ model: 'auto', stream: true, messages: [{ role: 'user', content }] })) {
@@ -105,7 +106,7 @@ describe('buffer mode', () => {
       expect(text).toStartWith(`[${model}]`)
       expect(last?.done).toBe(true)
       expect(last?.eval_count).toBeGreaterThan(0)
-      const whole = await ollama.generate({ model: 'auto', prompt: content })
+      const whole = await ollama.generate({ model: 'auto', prompt: `${content} once more` })
       expect(whole.model).toBe(model)
       expect(whole.response).toStartWith(`[${model}]`)
     }
@@ -119,6 +120,20 @@ describe('buffer mode', () => {
     expect(res.headers.get('x-switchyard-reason')).toContain(`escalated ${SMALL} -> ${LARGE}`)
     expect(res.headers.get('x-switchyard-reason')).toContain(`escalated ${SMALL} -> ${HUGE}`)
     expect(statsOf(t.first).byModel).toEqual({ [SMALL]: 1, [LARGE]: 1, [HUGE]: 1 })
+  })
+
+  test('a conversation that escalated continues at the class that answered it', async () => {
+    await using t = await checkedGateway()
+    const first = [{ role: 'user', content: 'write a haiku [fail-draft]' }]
+    const res = await fetch(`${t.gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'auto', messages: first }) })
+    expect(res.headers.get('x-switchyard-escalated')).toBe(`${SMALL} -> ${LARGE}`)
+    const answer = ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content
+    const next = await fetch(`${t.gw.url}/v1/chat/completions`, {
+      method: 'POST', body: JSON.stringify({ model: 'auto', messages: [...first, { role: 'assistant', content: answer }, { role: 'user', content: 'shorter' }] }),
+    })
+    expect(next.headers.get('x-switchyard-model')).toBe(LARGE)
+    expect(next.headers.get('x-switchyard-class')).toBe('MODERATE')
+    expect(next.headers.get('x-switchyard-escalated')).toBeNull()
   })
 
   test('named models and forced classes are never audited or escalated', async () => {
