@@ -8,6 +8,7 @@ import { createPassiveHealth } from './health/passive.ts'
 import { type ProbeScheduler, startProbeScheduler } from './health/scheduler.ts'
 import { type Prewarm, startPrewarm } from './health/prewarm.ts'
 import { createHealthStore } from './health/state.ts'
+import { stateBackends, watchStateBackends } from './health/state-backends.ts'
 import { createAdminRoutes } from './http/admin.ts'
 import { type Auth, createAuth } from './http/auth.ts'
 import { createRedisBuckets } from './http/rate-limit.ts'
@@ -44,6 +45,7 @@ interface Generation {
   readonly deps: GatewayDeps
   readonly probes: ProbeScheduler
   readonly prewarm: Prewarm
+  readonly stopStateWatch: () => void
   inFlight: number
   retired?: () => void
 }
@@ -94,7 +96,7 @@ async function createGeneration(
       headers: backendHeaders(b),
     })),
     // Read at scrape time, after the store and the plugins below exist.
-    health: () => ({ backends: health.views(), gpus: health.gpus() }),
+    health: () => ({ backends: health.views(), gpus: health.gpus(), state: stateBackends({ auth, plugins }) }),
     counters: () => plugins.of('telemetry').flatMap((p) => p.instance.counters?.() ?? []),
     costPerGpuHour: config.costPerGpuHour,
   }
@@ -116,13 +118,15 @@ async function createGeneration(
   const prewarm = startPrewarm(config, health, log)
   // This generation serves next (the caller swaps it in at once): state only older ones asked for can go.
   keep.commit()
-  return { deps, probes, prewarm, inFlight: 0 }
+  const stopStateWatch = watchStateBackends(() => stateBackends(deps), log)
+  return { deps, probes, prewarm, stopStateWatch, inFlight: 0 }
 }
 
 async function retire(gen: Generation): Promise<void> {
   if (gen.inFlight > 0) await new Promise<void>((resolve) => (gen.retired = resolve))
   gen.probes.close()
   gen.prewarm.close()
+  gen.stopStateWatch()
   gen.deps.auth.close()
   await gen.deps.plugins.close()
 }

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry } from 'switchyard/plugin'
-import { createRedisConnection, parseJson, redactedUrl } from 'switchyard/plugin'
+import { createRedisConnection, parseJson, redactedUrl, redisStateBackend } from 'switchyard/plugin'
 
 /** What a stored value must look like to be served; anything else (another writer, an old format) is a miss. */
 const StoredEntry = v.object({
@@ -36,6 +36,7 @@ export default definePlugin({
       log.warn('redis not reachable at startup; cache bypassed until it is', { url: redactedUrl(options.url), error: String(error) })
     })
     return {
+      stateBackend: redisStateBackend(redis, 'cache'),
       cacheNondeterministic: options.cacheNondeterministic,
       async get(key) {
         const raw = await redis.run((c) => c.get(options.prefix + key))

@@ -1,4 +1,5 @@
 /** Admin endpoints: `/health`, `/health/live`, `/router/explain`. */
+import { stateBackends } from '../health/state-backends.ts'
 import { Hono } from 'hono'
 import { InvalidRequestError } from '../errors.ts'
 import type { GatewayDeps } from '../pipeline/deps.ts'
@@ -56,6 +57,7 @@ export async function healthReport(deps: GatewayDeps) {
     body: {
       status: ok ? 'ok' : 'unavailable', backends, gpus, routes, classifier: classifierVersion(deps),
       history: deps.plugins.of('history').map((p) => ({ name: p.name, ...p.instance.state?.() })),
+      state: stateBackends(deps),
       ...(learning ? { lastRetrain: { atMs: learning.atMs, trigger: learning.trigger, promoted: learning.promoted, version: learning.version, reason: learning.reason } } : {}),
     },
   }

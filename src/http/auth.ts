@@ -4,7 +4,7 @@ import type { ApiKeyConfig, AuthConfig } from '../config/schema.ts'
 import { RateLimitedError, UnauthorizedError } from '../errors.ts'
 import { maxOutputTokens, maxTokensField } from '../pipeline/usage.ts'
 import { estimatePromptTokens } from '../plugin/text.ts'
-import type { ChatRequest } from '../plugin/types.ts'
+import type { ChatRequest, StateBackend } from '../plugin/types.ts'
 import { type BucketStore, type KeyBuckets, createLocalBuckets } from './rate-limit.ts'
 
 export interface ClientKey {
@@ -79,6 +79,8 @@ export interface Auth {
   admin(req: Request): void
   /** Whether an admin key is configured (so `admin()` can refuse). */
   readonly adminRequired: boolean
+  /** Limits kept in Redis: whether they are shared now (none when limits are per instance by config). */
+  stateBackend?(): StateBackend
   close(): void
 }
 
@@ -155,6 +157,7 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
       return found
     },
     close: () => buckets.close(),
+    stateBackend: buckets.stateBackend ? () => buckets.stateBackend!() : undefined,
     admin(req) {
       if (!adminDigest) return
       const given = presentedKey(req) ?? adminCookie(req)

@@ -5,7 +5,7 @@
  * is above zero, so requests in flight can take it below zero by at most one request's reservation.
  */
 import type { AuthConfig } from '../config/schema.ts'
-import type { Logger } from '../plugin/types.ts'
+import type { Logger, StateBackend } from '../plugin/types.ts'
 import { createRedisConnection, redactedUrl } from '../plugin/redis-connection.ts'
 import { messageOf } from '../errors.ts'
 
@@ -37,6 +37,8 @@ export interface KeyBuckets {
 export interface BucketStore {
   /** The buckets of one key; `id` is a digest of the key, never the key itself. */
   forKey(id: string, limits: KeyLimits): KeyBuckets
+  /** Buckets shared through Redis: `local` while Redis is away and each instance limits on its own. */
+  stateBackend?(): StateBackend
   close(): void
 }
 
@@ -122,6 +124,9 @@ export function createRedisBuckets(options: NonNullable<AuthConfig['redis']>, lo
   const connection = createRedisConnection({ url: options.url, timeoutMs: options.timeoutMs, reconnectMs: 1_000 })
   const local = createLocalBuckets(now)
   let down = false
+  let pingedAt = 0
+  // Connected now, so the state reads true before the first request.
+  void connection.connect().catch(() => {})
   /** The script's answer, or undefined when Redis is away (logged once per outage). */
   const run = async (keys: readonly [string, string], limits: KeyLimits, mode: 'admit' | 'adjust', amount: number): Promise<string | undefined> => {
     try {
@@ -156,6 +161,18 @@ export function createRedisBuckets(options: NonNullable<AuthConfig['redis']>, lo
           return { refused: refused as Refusal['refused'], retryAfterS: Number(wait) }
         },
       }
+    },
+    stateBackend() {
+      // Read every few seconds (health, metrics): a ping keeps the answer true while no request comes.
+      if (now() - pingedAt > 5_000) {
+        pingedAt = now()
+        void connection.run((c) => c.send('PING', [])).then(
+          () => (down = false),
+          () => (down = true),
+        )
+      }
+      const health = connection.health()
+      return down || !health.ok ? { component: 'ratelimit', mode: 'local', detail: health.error } : { component: 'ratelimit', mode: 'shared' }
     },
     close: () => connection.close(),
   }

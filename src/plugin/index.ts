@@ -10,7 +10,7 @@ export { describeFetchError, httpGet, parseJson, type HttpResult } from './http-
 /** Typed identity: gives a plugin definition its types without a cast. */
 export const definePlugin = <K extends PluginKind, S extends v.GenericSchema>(d: PluginDefinition<K, S>) => d
 export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
-export { createRedisConnection, redactedUrl, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
+export { createRedisConnection, redactedUrl, redisStateBackend, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
 export { messageOf } from '../errors.ts'
 export { backendTarget, postJson, type BackendTarget } from './backend-target.ts'
 

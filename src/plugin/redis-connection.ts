@@ -1,5 +1,6 @@
 /** For plugins and the core: a Redis connection that fails fast while Redis is away and reconnects in the background. */
 import { RedisClient } from 'bun'
+import type { StateBackend } from './types.ts'
 
 export interface RedisConnectionOptions {
   readonly url: string
@@ -12,6 +13,8 @@ export interface RedisConnection {
   run<T>(command: (client: RedisClient) => Promise<T>): Promise<T>
   /** Connects now (setup waits for it so the first request already finds Redis). */
   connect(): Promise<void>
+  /** Whether the last connection attempt or command reached Redis, and the last error while it did not. */
+  health(): { readonly ok: boolean; readonly error?: string }
   close(): void
 }
 
@@ -25,6 +28,12 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   /** No new connection attempt before this time, so an outage costs one attempt per `reconnectMs`, not one per request. */
   let retryAt = 0
   let closed = false
+  let ok = false
+  let lastError: string | undefined
+  const failed = (error: unknown) => {
+    ok = false
+    lastError = error instanceof Error ? error.message : String(error)
+  }
 
   const within = <T>(work: Promise<T>, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
@@ -80,18 +89,36 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
 
   return {
     async run(command) {
-      const c = await live()
+      let c: RedisClient
       try {
-        return await within(command(c), 'command')
+        c = await live()
+      } catch (error) {
+        failed(error)
+        throw error
+      }
+      try {
+        const answer = await within(command(c), 'command')
+        ok = true
+        return answer
       } catch (error) {
         // A hung or lost connection: start over with a fresh one after the back-off (a command error keeps it).
-        if (error instanceof RedisTimeoutError || !c.connected) drop(c)
+        if (error instanceof RedisTimeoutError || !c.connected) {
+          drop(c)
+          failed(error)
+        }
         throw error
       }
     },
     async connect() {
-      await live()
+      try {
+        await live()
+        ok = true
+      } catch (error) {
+        failed(error)
+        throw error
+      }
     },
+    health: () => (ok ? { ok } : { ok, error: lastError ?? 'not connected yet' }),
     close() {
       closed = true
       client?.close()
@@ -108,5 +135,18 @@ export function redactedUrl(url: string): string {
     return u.toString()
   } catch {
     return 'redis'
+  }
+}
+
+/** Reads of a Redis-backed plugin's StateBackend: a ping at most every `everyMs` keeps the answer true while no request comes. */
+export function redisStateBackend(connection: RedisConnection, component: string, everyMs = 5_000): () => StateBackend {
+  let pingedAt = 0
+  return () => {
+    if (Date.now() - pingedAt > everyMs) {
+      pingedAt = Date.now()
+      void connection.run((c) => c.send('PING', [])).catch(() => {})
+    }
+    const health = connection.health()
+    return health.ok ? { component, mode: 'shared' } : { component, mode: 'local', detail: health.error }
   }
 }

@@ -384,6 +384,10 @@ export interface Hooks {
     retrain?(input: RetrainInput): Promise<RetrainResult>
     /** Go back to the version in use before the last promotion. */
     rollback?(dir: string): Promise<RollbackResult>
+    /** The version serving now, serialized, for other instances of the gateway to adopt (see history `publishVersion`). */
+    exportVersion?(dir: string): Promise<{ readonly version: string; readonly payload: string }>
+    /** Serve a version another instance promoted (kept under `dir` like its own); false when it serves it already. */
+    adoptVersion?(dir: string, version: string, payload: string): Promise<boolean>
   }
   selector: {
     select(input: SelectInput, signal: AbortSignal): Selection | undefined | Promise<Selection | undefined>
@@ -438,6 +442,13 @@ export interface Hooks {
     state?(): HistoryState
     /** The store keeps prompt text: only then does the core put it in the record. */
     readonly storesPrompts?: boolean
+    /**
+     * A store shared by several gateway instances can carry classifier promotions between them: `publishVersion`
+     * stores a promoted (or rolled-back-to) version and announces it; `subscribeVersions` calls `onVersion` for each
+     * version another instance publishes (and once for the latest one when it starts), within seconds.
+     */
+    publishVersion?(classifier: string, version: string, payload: string): Promise<void>
+    subscribeVersions?(onVersion: (classifier: string, version: string, payload: string) => void): void
   }
 }
 
@@ -458,7 +469,23 @@ export interface PluginRoute {
   handle(req: Request): Response | Promise<Response>
 }
 
-export type PluginInstance<K extends PluginKind = PluginKind> = Hooks[K] & { close?(): void | Promise<void> }
+/**
+ * Where a plugin keeps state several gateway instances must share (a Redis cache, a Postgres history): `shared`
+ * while that store answers, `local` while the plugin makes do on its own (per instance, or not at all). Shown in
+ * /health and as `switchyard_state_backend{component,mode}`; the gateway logs a warning each minute while local.
+ */
+export interface StateBackend {
+  readonly component: string
+  readonly mode: 'shared' | 'local'
+  /** What is wrong while local (the last error). */
+  readonly detail?: string
+}
+
+export type PluginInstance<K extends PluginKind = PluginKind> = Hooks[K] & {
+  close?(): void | Promise<void>
+  /** Only plugins that share state between instances: see StateBackend. */
+  stateBackend?(): StateBackend
+}
 
 /** Read-only facts about the gateway a plugin may need in setup (backends, for probes). */
 export interface GatewayInfo {
@@ -481,6 +508,8 @@ export interface GatewayInfo {
 export interface HealthSnapshot {
   readonly backends: readonly BackendView[]
   readonly gpus: readonly GpuReport[]
+  /** Parts that keep state shared between gateway instances, and whether they do now. */
+  readonly state?: readonly StateBackend[]
 }
 
 export interface PluginContext<O> {
