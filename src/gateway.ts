@@ -21,7 +21,7 @@ import type { GatewayDeps } from './pipeline/deps.ts'
 import type { PipelineEnv } from './pipeline/env.ts'
 import { watchBody } from './pipeline/body-end.ts'
 import { recordDecision } from './pipeline/history.ts'
-import { type LearningState, createLearningState } from './pipeline/learning.ts'
+import { type LearningState, adoptSharedVersions, createLearningState } from './pipeline/learning.ts'
 import { createLearningRoutes } from './http/learning.ts'
 import { type Pipeline, RequestContext, pathOf, runStages } from './pipeline/context.ts'
 import { KeptState, addRouteAuditors, resolvePlugins, setupPlugins } from './plugin/load.ts'
@@ -119,6 +119,7 @@ async function createGeneration(
   // This generation serves next (the caller swaps it in at once): state only older ones asked for can go.
   keep.commit()
   const stopStateWatch = watchStateBackends(() => stateBackends(deps), log)
+  adoptSharedVersions(deps)
   return { deps, probes, prewarm, stopStateWatch, inFlight: 0 }
 }
 

@@ -9,7 +9,7 @@ import { createFeaturizer } from './featurize.ts'
 import { predict } from './predictor.ts'
 import { createRetrainRunner } from './retrain-runner.ts'
 import type { WorkerFault } from './retrain-runner.ts'
-import { loadServed, loadVersion, pointerFor, readPointer, readWeights, storePromoted, storeRollback } from './versions.ts'
+import { exportServed, loadServed, loadVersion, pointerFor, readPointer, readWeights, storeAdopted, storePromoted, storeRollback } from './versions.ts'
 import shippedWeights from './weights.json' with { type: 'file' }
 
 /** Where a weights option points: absolute, or relative to the config file's directory. */
@@ -120,6 +120,19 @@ export default definePlugin({
         served = previous
         log.info('learned-classifier: rolled back', { version: done.version, previous: done.previous })
         return { version: done.version, previous: done.previous }
+      }),
+      exportVersion: (dir) => exportServed(dir, served, shipped),
+      adoptVersion: (dir, version, payload) => exclusive('adopt', async () => {
+        if (served.version === version) return false
+        const adopted = await storeAdopted(dir, await pointerFor(dir, shipped.base, log), version, payload, shipped)
+        if (!adopted) {
+          log.warn('learned-classifier: ignored a version from another instance (other weights)', { version })
+          return false
+        }
+        const previous = served.version
+        served = adopted
+        log.info('learned-classifier: serving a version another instance promoted', { version, previous })
+        return true
       }),
       close: release,
     }

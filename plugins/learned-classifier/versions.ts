@@ -181,3 +181,38 @@ export async function storeRollback(root: string, pointer: PointerFile): Promise
   await writeFileAtomic(join(root, VERSIONS_FOLDER, POINTER), `${JSON.stringify(next, null, 2)}\n`)
   return { pointer: next, version: next.current, previous: pointer.current }
 }
+
+/** What an instance serving the shipped (or configured) weights publishes: "serve your base weights". */
+export const BaseVersion = v.strictObject({ format: v.literal('switchyard-learned-base-v1'), base: v.string() })
+
+/** The version serving now as text another instance can adopt: its version file, or a note naming the base weights. */
+export async function exportServed(root: string, served: Served, shipped: Served): Promise<{ version: string; payload: string }> {
+  if (served === shipped || served.version === shipped.base) return { version: shipped.base, payload: JSON.stringify({ format: 'switchyard-learned-base-v1', base: shipped.base }) }
+  return { version: served.version, payload: await Bun.file(join(root, VERSIONS_FOLDER, fileOf(served.version))).text() }
+}
+
+/**
+ * Stores a version another instance promoted (its file, then the pointer naming it current) and returns what to
+ * serve; undefined when it is for other weights (the other instance runs another config) or unreadable.
+ */
+export async function storeAdopted(root: string, pointer: PointerFile, version: string, payload: string, shipped: Served): Promise<Served | undefined> {
+  const json = JSON.parse(payload) as unknown
+  const base = v.safeParse(BaseVersion, json)
+  if (base.success) {
+    if (base.output.base !== shipped.base) return undefined
+    const next = { ...pointer, current: shipped.base, history: [...pointer.history, shipped.base], updatedAtMs: Date.now() }
+    await writeFileAtomic(join(root, VERSIONS_FOLDER, POINTER), `${JSON.stringify(next, null, 2)}\n`)
+    return shipped
+  }
+  const file = v.parse(VersionFile, json)
+  if (file.version !== version || file.base !== shipped.base) return undefined
+  await writeFileAtomic(join(root, VERSIONS_FOLDER, fileOf(version)), payload.endsWith('\n') ? payload : `${payload}\n`)
+  const known = pointer.versions.some((x) => x.version === version)
+  const next: PointerFile = {
+    ...pointer, current: version, history: [...pointer.history, version],
+    versions: known ? pointer.versions : [...pointer.versions, { version, file: fileOf(version), createdAtMs: file.createdAtMs }],
+    next: Math.max(pointer.next, Number(version.slice(1)) + 1), updatedAtMs: Date.now(),
+  }
+  await writeFileAtomic(join(root, VERSIONS_FOLDER, POINTER), `${JSON.stringify(next, null, 2)}\n`)
+  return loadVersion(root, version, shipped)
+}

@@ -74,7 +74,10 @@ export async function retrainNow(deps: GatewayDeps, signal: AbortSignal, trigger
     const result = await run
     state.last = { ...result, atMs: Date.now(), trigger }
     // Memoized decisions were made by the old model.
-    if (result.promoted) deps.classifications.clear()
+    if (result.promoted) {
+      deps.classifications.clear()
+      void shareVersion(deps, classifier)
+    }
     return result
   } catch (error) {
     if (error instanceof SwitchyardError) throw error
@@ -92,9 +95,40 @@ export async function rollbackNow(deps: GatewayDeps): Promise<RollbackResult> {
   try {
     const result = await classifier.instance.rollback!(deps.stateDir)
     deps.classifications.clear()
+    void shareVersion(deps, classifier)
     return result
   } catch (error) {
     if (error instanceof SwitchyardError) throw error
     throw new ConflictError(`rollback failed; the current version keeps serving: ${messageOf(error)}`, { cause: error })
+  }
+}
+
+/** Publishes the version `classifier` serves now through every history store that shares versions (other instances adopt it). */
+export async function shareVersion(deps: GatewayDeps, classifier: LoadedPlugin<'classifier'>): Promise<void> {
+  const stores = deps.plugins.of('history').filter((h) => h.instance.publishVersion)
+  if (stores.length === 0 || !classifier.instance.exportVersion) return
+  try {
+    const { version, payload } = await classifier.instance.exportVersion(deps.stateDir)
+    for (const store of stores) await store.instance.publishVersion!(classifier.name, version, payload)
+  } catch (error) {
+    deps.log.warn('could not share the classifier version with other instances', { classifier: classifier.name, error: messageOf(error) })
+  }
+}
+
+/** Adopts the versions other instances publish (a promotion or a rollback there), through the history stores that share them. */
+export function adoptSharedVersions(deps: GatewayDeps): void {
+  for (const store of deps.plugins.of('history')) {
+    store.instance.subscribeVersions?.((name, version, payload) => {
+      const classifier = deps.plugins.of('classifier').find((c) => c.name === name && c.instance.adoptVersion)
+      if (!classifier) return
+      void classifier.instance.adoptVersion!(deps.stateDir, version, payload).then(
+        (changed) => {
+          if (!changed) return
+          deps.classifications.clear()
+          deps.log.info('serving a classifier version another instance promoted', { classifier: name, version })
+        },
+        (error) => deps.log.warn('could not adopt a classifier version from another instance', { classifier: name, version, error: messageOf(error) }),
+      )
+    })
   }
 }

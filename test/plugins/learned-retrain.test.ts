@@ -98,6 +98,38 @@ describe('learned-classifier retraining', () => {
     })
   }, 20_000)
 
+  test('another instance adopts a promoted version from its export, and a rollback to the shipped weights as well', async () => {
+    await withState(async (dir, rows) => {
+      const other = await mkdtemp(join(tmpdir(), 'learned-adopt-'))
+      try {
+        const a = await setupIn(dir)
+        const b = await setupIn(other)
+        const shipped = b.instance.version?.()
+        const { labelled, rest } = policyShift(a, rows)
+        expect((await a.instance.retrain!(retrainInput(dir, labelled))).promoted).toBe(true)
+        const exported = await a.instance.exportVersion!(dir)
+        expect(exported.version).toBe('v1')
+        expect(await b.instance.adoptVersion!(other, exported.version, exported.payload)).toBe(true)
+        expect(b.instance.version?.()).toBe('v1')
+        expect(rest.map((r) => classify(b, r).label)).toEqual(rest.map((r) => classify(a, r).label))
+        // Adopting what it serves already changes nothing; the adopted version survives a restart.
+        expect(await b.instance.adoptVersion!(other, exported.version, exported.payload)).toBe(false)
+        expect((await setupIn(other)).instance.version?.()).toBe('v1')
+        await a.instance.rollback!(dir)
+        const base = await a.instance.exportVersion!(dir)
+        expect(base.version).toBe(shipped!)
+        expect(await b.instance.adoptVersion!(other, base.version, base.payload)).toBe(true)
+        expect(b.instance.version?.()).toBe(shipped!)
+        // A version trained from other weights is ignored with a warning.
+        const foreign = exported.payload.replace(/"base":"[^"]+"/, '"base":"weights-00000000"')
+        expect(await b.instance.adoptVersion!(other, 'v1', foreign)).toBe(false)
+        expect(b.warnings.some((w) => w.includes('ignored a version from another instance'))).toBe(true)
+      } finally {
+        await rm(other, { recursive: true, force: true })
+      }
+    })
+  }, 30_000)
+
   test('random labels are not promoted, and the reason says why', async () => {
     await withState(async (dir, rows) => {
       const s = await setupIn(dir)
