@@ -85,6 +85,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { server: serverConfig } = loaded.config
   const port = Number(flags.port ?? process.env.PORT ?? serverConfig.port)
   const hostname = flags.host ?? serverConfig.host
+  if (!isLoopback(hostname) && !gateway.deps.auth.required && !serverConfig.allowUnauthenticated) {
+    console.error(`refusing to listen on ${hostname} with no API keys: anyone who can reach the port could use the models. Set auth.keys (or auth.keys[].keyEnv), or server.allowUnauthenticated: true to allow it.`)
+    await gateway.close()
+    process.exit(1)
+  }
   let server: ReturnType<typeof Bun.serve>
   try {
     server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
@@ -112,7 +117,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'))
   log.info(`listening on ${server.url}`, { config: path ?? 'built-in default' })
   if (!isLoopback(hostname) && !gateway.deps.auth.required) {
-    log.warn('!!! listening on a non-loopback address with no API keys configured: anyone who can reach this port can use your models. Set auth.keys in the config. !!!', { host: hostname })
+    log.warn('!!! listening on a non-loopback address with no API keys (server.allowUnauthenticated): anyone who can reach this port can use your models. !!!', { host: hostname })
   }
   process.stderr.write(await formatBanner(gateway.deps, server.url.href, createColors(shouldColor(process.stderr)), path))
 }

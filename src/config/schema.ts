@@ -32,6 +32,8 @@ export const ServerConfig = v.strictObject({
   watchConfig: v.optional(v.boolean(), false),
   /** Upstream attempts per request, fallbacks included. */
   maxAttempts: v.optional(PositiveInt, 3),
+  /** Listen on a non-loopback address with no client keys (anyone who reaches the port may use the models). */
+  allowUnauthenticated: v.optional(v.boolean(), false),
 })
 export type ServerConfig = v.InferOutput<typeof ServerConfig>
 
