@@ -96,7 +96,13 @@ async function createGeneration(
       headers: backendHeaders(b),
     })),
     // Read at scrape time, after the store and the plugins below exist.
-    health: () => ({ backends: health.views(), gpus: health.gpus(), state: stateBackends({ auth, plugins }) }),
+    health: () => ({
+      backends: health.views(), gpus: health.gpus(), state: stateBackends({ auth, plugins }),
+      history: plugins.of('history').flatMap((p) => {
+        const s = p.instance.state?.()
+        return s ? [{ name: p.name, pending: s.pending, dropped: s.dropped }] : []
+      }),
+    }),
     counters: () => plugins.of('telemetry').flatMap((p) => p.instance.counters?.() ?? []),
     costPerGpuHour: config.costPerGpuHour,
   }

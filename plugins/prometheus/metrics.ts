@@ -41,6 +41,9 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   const gpuTotal = r.gauge(n('gpu_memory_total_bytes'), 'GPU memory in total, from nvidia-smi.', ['gpu', 'gpu_uuid'])
   const gpuUtil = r.gauge(n('gpu_utilization_ratio'), 'GPU utilization (0..1), from nvidia-smi.', ['gpu', 'gpu_uuid'])
   const gpuTemp = r.gauge(n('gpu_temperature_celsius'), 'GPU temperature, from nvidia-smi.', ['gpu', 'gpu_uuid'])
+  const historyBacklog = r.gauge(n('history_backlog'), 'Decisions waiting to be written to each history store (grows while its database is away).', ['store'])
+  const historyDropped = r.counter(n('history_dropped_total'), 'Decisions a history store dropped because its backlog was full.', ['store'])
+  const droppedSeen = new Map<string, number>()
   const stateBackend = r.gauge(n('state_backend'), 'Where each part that several instances share keeps its state now: 1 for the current mode, shared (Redis, Postgres) or local (this instance alone, while the store is away).', ['component', 'mode'])
   // A count, not a set of request ids: every request event is followed by exactly one last event (a response or
   // a cache hit), and a set that takes and drops an id per request costs measurable time on the request path.
@@ -105,6 +108,13 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
 
   function snapshot(health: HealthSnapshot): void {
     for (const g of [up, circuit, backendInFlight, gpuUsed, gpuTotal, gpuUtil, gpuTemp, stateBackend]) g.reset()
+    historyBacklog.reset()
+    for (const h of health.history ?? []) {
+      historyBacklog.set({ store: h.name }, h.pending)
+      const grew = h.dropped - (droppedSeen.get(h.name) ?? 0)
+      if (grew > 0) historyDropped.inc({ store: h.name }, grew)
+      droppedSeen.set(h.name, h.dropped)
+    }
     for (const s of health.state ?? []) {
       stateBackend.set({ component: s.component, mode: 'shared' }, s.mode === 'shared' ? 1 : 0)
       stateBackend.set({ component: s.component, mode: 'local' }, s.mode === 'local' ? 1 : 0)

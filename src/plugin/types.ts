@@ -510,6 +510,8 @@ export interface HealthSnapshot {
   readonly gpus: readonly GpuReport[]
   /** Parts that keep state shared between gateway instances, and whether they do now. */
   readonly state?: readonly StateBackend[]
+  /** Each decision history store's write backlog and what it dropped. */
+  readonly history?: readonly { readonly name: string; readonly pending: number; readonly dropped: number }[]
 }
 
 export interface PluginContext<O> {
