@@ -24,6 +24,7 @@ import { recordDecision } from './pipeline/history.ts'
 import { type LearningState, adoptSharedVersions, createLearningState } from './pipeline/learning.ts'
 import { createLearningRoutes } from './http/learning.ts'
 import { type Pipeline, RequestContext, pathOf, runStages } from './pipeline/context.ts'
+import { headerSafe } from './pipeline/stages.ts'
 import { KeptState, addRouteAuditors, resolvePlugins, setupPlugins } from './plugin/load.ts'
 import { backendHeaders } from './pipeline/upstream.ts'
 import { type GatewayInfo, type Logger, type PipelineEvent, type PluginDefinition, isFinalEvent } from './plugin/types.ts'
@@ -168,6 +169,8 @@ async function runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<Res
   }
   // Every answer to a generation request names its decision, for feedback and for finding it in the history.
   res.headers.set('x-switchyard-request-id', ctx.requestId)
+  const team = ctx.clientKey?.team
+  if (team) res.headers.set('x-switchyard-team', headerSafe(team.name))
   return res
 }
 

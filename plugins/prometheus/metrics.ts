@@ -7,6 +7,8 @@ const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]
 const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const
+/** The team label of requests from keys in no team (or without auth): teams come from config, so the set is bounded. */
+const NO_TEAM = 'none'
 
 export interface GatewayMetrics {
   /** `costPerGpuHour` (config) turns GPU seconds saved into money. */
@@ -17,17 +19,17 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(prefix: string): GatewayMetrics {
   const r: Registry = createRegistry()
   const n = (name: string) => `${prefix}_${name}`
-  const requests = r.counter(n('requests_total'), 'Requests answered, by route, task class, model, backend and HTTP status.', ['route', 'class', 'model', 'backend', 'status'])
+  const requests = r.counter(n('requests_total'), 'Requests answered, by route, task class, model, backend, HTTP status and team (a configured team, or "none").', ['route', 'class', 'model', 'backend', 'status', 'team'])
   const duration = r.histogram(n('request_duration_seconds'), 'Time from request to the last byte of the answer (streams included).', ['route', 'model', 'backend'], DURATION_BUCKETS)
   const ttft = r.histogram(n('time_to_first_token_seconds'), 'Time from request to the first byte of the upstream answer.', ['model', 'backend'], TTFT_BUCKETS)
-  const tokens = r.counter(n('tokens_total'), 'Tokens used upstream, by type (input or output); estimated="true" where the gateway counted them itself (no usage from the backend, or a cut stream).', ['model', 'backend', 'token_type', 'estimated'])
+  const tokens = r.counter(n('tokens_total'), 'Tokens used upstream, by type (input or output) and team; estimated="true" where the gateway counted them itself (no usage from the backend, or a cut stream).', ['model', 'backend', 'token_type', 'estimated', 'team'])
   const decisions = r.counter(n('classifications_total'), 'Classifier decisions for virtual models, by route, class and classifier.', ['route', 'class', 'classifier'])
   const confidence = r.histogram(n('classification_confidence_ratio'), 'Confidence (0..1) of the winning classification.', ['route', 'class'], CONFIDENCE_BUCKETS)
   const cache = r.counter(n('cache_lookups_total'), 'Cache lookups by result: hit, semantic-hit, miss or bypass.', ['result'])
   const fallbacks = r.counter(n('fallbacks_total'), 'Upstream attempts that failed before another option answered.', ['route', 'model', 'backend'])
   const audits = r.counter(n('audits_total'), 'Drafts an auditor checked (route escalate), by route, class and outcome: pass, fail, or skipped (the auditor failed or timed out; the draft was sent).', ['route', 'class', 'outcome'])
   const escalations = r.counter(n('escalations_total'), 'Answers replaced by a larger model: reason "audit" (scored below the threshold) or "draft_failed".', ['from_model', 'to_model', 'reason'])
-  const gpuSeconds = r.counter(n('gpu_seconds_total'), "GPU time of generations, by model and backend: the backend's own figures (Ollama), else tokens at the model's observed speed. Rejected drafts and cancelled generations included.", ['model', 'backend'])
+  const gpuSeconds = r.counter(n('gpu_seconds_total'), "GPU time of generations, by model, backend and team: the backend's own figures (Ollama), else tokens at the model's observed speed. Rejected drafts and cancelled generations included.", ['model', 'backend', 'team'])
   const saved = r.counter(n('gpu_seconds_saved_total'), "GPU seconds routing saved against the route's largest model, net of what the checks cost (rejected drafts, cancelled parallel generations, classifier and judge time) per request; requests that cost more than they saved count in gpu_seconds_overspent_total instead. Net savings: saved minus overspent.", ['route'])
   const overspent = r.counter(n('gpu_seconds_overspent_total'), "GPU seconds by which routed requests cost more than the route's largest model would have (typically escalations: the draft and the larger answer).", ['route'])
   const wasted = r.counter(n('gpu_seconds_wasted_total'), 'GPU seconds of work not sent to anyone: rejected_draft, cancelled (a parallel generation stopped when its draft passed), checks (classifier and judge model calls).', ['route', 'reason'])
@@ -51,25 +53,25 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
 
   // The series a response moves, per label combination (bounded like the labels): one lookup per response.
   const bundles = new Map<string, ReturnType<typeof bundle>>()
-  const bundle = (route: string, cls: string, model: string, backend: string, status: number) => ({
-    requests: requests.bind({ route, class: cls, model, backend, status: String(status) }),
+  const bundle = (route: string, cls: string, model: string, backend: string, status: number, team: string) => ({
+    requests: requests.bind({ route, class: cls, model, backend, status: String(status), team }),
     duration: duration.bind({ route, model, backend }),
     ttft: ttft.bind({ model, backend }),
-    inputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'false' }),
-    outputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'false' }),
-    estimatedInputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'true' }),
-    estimatedOutputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'true' }),
+    inputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'false', team }),
+    outputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'false', team }),
+    estimatedInputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'true', team }),
+    estimatedOutputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'true', team }),
     fallbacks: fallbacks.bind({ route, model, backend }),
   })
-  const seriesOf = (route: string, cls: string, model: string, backend: string, status: number) => {
-    const key = `${route}\u0000${cls}\u0000${model}\u0000${backend}\u0000${status}`
+  const seriesOf = (route: string, cls: string, model: string, backend: string, status: number, team: string) => {
+    const key = `${route}\u0000${cls}\u0000${model}\u0000${backend}\u0000${status}\u0000${team}`
     let b = bundles.get(key)
-    if (!b) bundles.set(key, (b = bundle(route, cls, model, backend, status)))
+    if (!b) bundles.set(key, (b = bundle(route, cls, model, backend, status, team)))
     return b
   }
 
-  /** A cache hit counts as a 200 with no route, class, model or backend. */
-  const cacheHits = requests.bind({ route: '', class: '', model: '', backend: '', status: '200' })
+  /** A cache hit counts as a 200 with no route, class, model or backend (per team). */
+  const cacheHits = (team: string) => seriesOf('', '', '', '', 200, team).requests
 
   /** Counters other telemetry plugins offer, added to the registry the first time one is seen; read at each scrape. */
   const offeredValues = new Map<string, number>()
@@ -90,7 +92,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     for (const a of e.audits ?? []) audits.inc({ route, class: e.classification?.label ?? '', outcome: a.outcome })
     if (e.escalation) escalations.inc({ from_model: e.escalation.from, to_model: e.escalation.to, reason: e.escalation.reason })
     for (const use of e.gpu ?? []) {
-      gpuSeconds.inc({ model: use.model, backend: use.backend }, use.seconds)
+      gpuSeconds.inc({ model: use.model, backend: use.backend, team: e.team ?? NO_TEAM }, use.seconds)
       if (use.role !== 'answer') wasted.inc({ route, reason: use.role === 'rejected' ? 'rejected_draft' : 'cancelled' }, use.seconds)
     }
     if (e.overheadGpuSeconds) wasted.inc({ route, reason: 'checks' }, e.overheadGpuSeconds)
@@ -144,7 +146,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           // A hit is the whole answer: no select or response event follows.
           if (isCacheHit(e.cache)) {
             done()
-            cacheHits.inc()
+            cacheHits(e.team ?? NO_TEAM).inc()
           }
           return
         case 'classify':
@@ -157,7 +159,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
         case 'response': {
           done()
           // Model and backend are the resolved ones (config/discovery), never the client's raw model string.
-          const b = seriesOf(e.route ?? '', e.classification?.label ?? '', e.model ?? '', e.backend ?? '', e.status ?? 0)
+          const b = seriesOf(e.route ?? '', e.classification?.label ?? '', e.model ?? '', e.backend ?? '', e.status ?? 0, e.team ?? NO_TEAM)
           b.requests.inc()
           if (e.durationMs !== undefined) b.duration.observe(e.durationMs / 1000)
           if (e.ttftMs !== undefined) b.ttft.observe(e.ttftMs / 1000)

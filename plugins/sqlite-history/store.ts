@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   requested TEXT NOT NULL, route TEXT, label TEXT, confidence REAL, classifier TEXT, classifier_version TEXT,
   forced INTEGER NOT NULL DEFAULT 0, model TEXT, backend TEXT, status INTEGER NOT NULL, cache TEXT,
   latency_ms REAL NOT NULL, ttft_ms REAL, input_tokens INTEGER, output_tokens INTEGER, escalation TEXT, error TEXT,
-  prompt_hash TEXT NOT NULL, features BLOB, prompt TEXT
+  prompt_hash TEXT NOT NULL, features BLOB, prompt TEXT, team TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time_ms);
 -- Look-ups by prompt are recent (a retry window): the time index serves them; a prompt index cost every insert.
@@ -56,7 +56,7 @@ PRAGMA user_version = 1;
 const COLUMNS = [
   'id', 'time_ms', 'client', 'protocol', 'operation', 'requested', 'route', 'label', 'confidence', 'classifier',
   'classifier_version', 'forced', 'model', 'backend', 'status', 'cache', 'latency_ms', 'ttft_ms', 'input_tokens',
-  'output_tokens', 'escalation', 'error', 'prompt_hash', 'features', 'prompt',
+  'output_tokens', 'escalation', 'error', 'prompt_hash', 'features', 'prompt', 'team',
 ] as const
 
 type Row = Record<(typeof COLUMNS)[number], string | number | Uint8Array | null>
@@ -75,7 +75,7 @@ function toRow(d: DecisionRecord, storePrompts: boolean): (string | number | Uin
     d.confidence ?? null, d.classifier ?? null, d.classifierVersion ?? null, d.forced ? 1 : 0, d.model ?? null, d.backend ?? null,
     d.status, d.cache ?? null, d.latencyMs, d.ttftMs ?? null, d.inputTokens ?? null, d.outputTokens ?? null,
     d.escalation ?? null, d.error ?? null, d.promptHash, d.features ? encodeFeatures(d.features) : null,
-    storePrompts && d.prompt !== undefined ? d.prompt : null,
+    storePrompts && d.prompt !== undefined ? d.prompt : null, d.team ?? null,
   ]
 }
 
@@ -88,6 +88,7 @@ function fromRow(r: Row): DecisionRecord {
     backend: opt(r.backend), status: r.status, cache: opt(r.cache), latencyMs: r.latency_ms, ttftMs: opt(r.ttft_ms),
     inputTokens: opt(r.input_tokens), outputTokens: opt(r.output_tokens), escalation: opt(r.escalation), error: opt(r.error),
     promptHash: r.prompt_hash, features: r.features ? decodeFeatures(r.features as Uint8Array) : undefined, prompt: opt(r.prompt),
+    team: opt(r.team),
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k]
   return out as unknown as DecisionRecord
@@ -98,6 +99,9 @@ function openDatabase(path: string): Database {
   try {
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;')
     db.exec(SCHEMA)
+    // Files written before decisions had a team get the column (NULL for their rows).
+    const columns = db.query<{ name: string }, []>('PRAGMA table_info(decisions)').all()
+    if (!columns.some((c) => c.name === 'team')) db.exec('ALTER TABLE decisions ADD COLUMN team TEXT')
     // A file that is not a database (or a damaged one) fails here rather than on the first write.
     db.query('SELECT count(*) FROM decisions').get()
     return db
@@ -260,6 +264,7 @@ export function openHistoryStore(path: string, options: HistoryStoreOptions = {}
       if (query.label !== undefined) (where.push('label = ?'), args.push(query.label))
       if (query.sinceMs !== undefined) (where.push('time_ms >= ?'), args.push(query.sinceMs))
       if (query.client !== undefined) (where.push('client = ?'), args.push(query.client))
+      if (query.team !== undefined) (where.push('team = ?'), args.push(query.team))
       const sql = `SELECT * FROM decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time_ms DESC, rowid DESC LIMIT ?`
       return db.query<Row, (string | number)[]>(sql).all(...args, query.limit).map(withFeedback)
     },

@@ -102,5 +102,64 @@ function checkReferences(config: Config): string[] {
       }
     })
   }
+  issues.push(...checkTeams(config))
+  return issues
+}
+
+/** Models the config names anywhere (model entries, route candidates, fallbacks): what a team route may name. */
+function namedModels(config: Config): Set<string> {
+  const names = new Set<string>(Object.keys(config.models ?? {}))
+  for (const m of Object.values(config.models ?? {})) for (const f of m.fallbacks ?? []) names.add(f)
+  for (const r of Object.values(config.routes ?? {})) for (const c of TASK_CLASSES) for (const m of r[c]) names.add(m)
+  return names
+}
+
+/** Teams as a whole: unique names, each key in one team at most, route overrides naming known routes and models, no route left empty. */
+function checkTeams(config: Config): string[] {
+  const { teams, keys } = config.auth
+  if (teams.length === 0) return keys.flatMap((k, i) => (k.team ? [`auth.keys[${i}].team: no team "${k.team}"; auth.teams is empty`] : []))
+  const issues: string[] = []
+  const names = new Set<string>()
+  teams.forEach((t, i) => {
+    if (names.has(t.name)) issues.push(`auth.teams[${i}].name: duplicate team "${t.name}"`)
+    names.add(t.name)
+  })
+  const keyNames = new Set(keys.map((k, i) => k.name ?? `key ${i + 1}`))
+  const teamOfKey = new Map<string, string>()
+  keys.forEach((k, i) => {
+    if (!k.team) return
+    if (!names.has(k.team)) issues.push(`auth.keys[${i}].team: no team "${k.team}"; teams: ${[...names].join(', ')}`)
+    else teamOfKey.set(k.name ?? `key ${i + 1}`, k.team)
+  })
+  const routes = config.routes
+  const known = namedModels(config)
+  teams.forEach((t, i) => {
+    t.keys.forEach((key, j) => {
+      if (!keyNames.has(key)) issues.push(`auth.teams[${i}].keys[${j}]: no key named "${key}"; keys: ${[...keyNames].join(', ') || 'none'}`)
+      const other = teamOfKey.get(key)
+      if (other && other !== t.name) issues.push(`auth.teams[${i}].keys[${j}]: key "${key}" is already in team "${other}"; a key belongs to one team`)
+      else teamOfKey.set(key, t.name)
+    })
+    for (const [route, override] of Object.entries(t.routes ?? {})) {
+      if (!(routes ? Object.hasOwn(routes, route) : route === 'auto')) issues.push(`auth.teams[${i}].routes.${route}: no route "${route}"; routes: ${routes ? Object.keys(routes).join(', ') : 'auto'}`)
+      for (const c of TASK_CLASSES) {
+        override[c]?.forEach((m, j) => {
+          if (!known.has(m)) issues.push(`auth.teams[${i}].routes.${route}.${c}[${j}]: unknown model "${m}"; models named in the config: ${[...known].sort().join(', ')}`)
+        })
+      }
+    }
+    if (!t.models || !routes) return
+    // The team's routes (named in its list or overridden) must each keep an allowed model in some class.
+    const isRoute = (m: string) => Object.hasOwn(routes, m)
+    const concrete = new Set(t.models.filter((m) => !isRoute(m)))
+    if (concrete.size === 0) return
+    const own = new Set([...t.models.filter(isRoute), ...Object.keys(t.routes ?? {}).filter(isRoute)])
+    for (const route of own) {
+      const merged = { ...routes[route]!, ...t.routes?.[route] }
+      if (!TASK_CLASSES.some((c) => (merged[c] ?? []).some((m) => concrete.has(m)))) {
+        issues.push(`auth.teams[${i}].models: leaves route "${route}" with no allowed model (its models: ${TASK_CLASSES.flatMap((c) => merged[c] ?? []).join(', ')})`)
+      }
+    }
+  })
   return issues
 }

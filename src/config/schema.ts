@@ -138,6 +138,8 @@ export const ApiKeyConfig = v.pipe(
     keyEnv: v.optional(Name),
     /** Models (or routes) this key may use; omitted: all. */
     models: v.optional(v.array(Name)),
+    /** The team the key belongs to (or list the key under `auth.teams[].keys`). */
+    team: v.optional(Name),
     requestsPerMinute: v.optional(PositiveInt),
     /** Prompt plus output tokens per minute; a budget of 0 would refuse everything, so it is a config error. */
     tokensPerMinute: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, 'tokensPerMinute must be at least 1: a budget of 0 would refuse every request (to shut a key out, remove it)'))),
@@ -150,8 +152,33 @@ export const ApiKeyConfig = v.pipe(
 )
 export type ApiKeyConfig = v.InferOutput<typeof ApiKeyConfig>
 
+const ClassModels = v.strictObject({ SIMPLE: v.optional(ModelList), MODERATE: v.optional(ModelList), COMPLEX: v.optional(ModelList) })
+
+/**
+ * A team: keys share its allow-list (on top of their own), its route overrides and class bias, and its budgets
+ * (shared by every instance through `auth.redis`, like the keys' own).
+ */
+export const TeamConfig = v.strictObject({
+  name: Name,
+  /** Key names (`auth.keys[].name`) in the team; a key may also name its `team`. */
+  keys: v.optional(v.array(Name), []),
+  /** Models (or routes) the team's keys may use; omitted: all. A key's own list applies as well. */
+  models: v.optional(v.array(Name)),
+  /** Per route, the team's own candidates for some classes (the others stay the route's). */
+  routes: v.optional(v.record(Name, ClassModels)),
+  /** Added to the route's class bias for the team's requests (the cost/quality dial per team). */
+  bias: v.optional(v.strictObject({ SIMPLE: v.optional(v.number()), MODERATE: v.optional(v.number()), COMPLEX: v.optional(v.number()) })),
+  requestsPerMinute: v.optional(PositiveInt),
+  tokensPerMinute: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, 'tokensPerMinute must be at least 1: a budget of 0 would refuse every request'))),
+  /** GPU seconds the team's requests may spend per UTC day (generations, rejected drafts and cancelled ones included). */
+  gpuSecondsPerDay: v.optional(v.pipe(v.number(), v.gtValue(0))),
+  reserveTokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+})
+export type TeamConfig = v.InferOutput<typeof TeamConfig>
+
 export const AuthConfig = v.strictObject({
   keys: v.optional(v.array(ApiKeyConfig), []),
+  teams: v.optional(v.array(TeamConfig), []),
   /** Required for /router/explain, /health details, /metrics, /dashboard and reload when set. */
   adminKey: v.optional(v.pipe(v.string(), v.minLength(8, 'keys must be at least 8 characters'))),
   adminKeyEnv: v.optional(Name),

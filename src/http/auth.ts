@@ -1,15 +1,23 @@
 /** Client API keys (constant-time), allowed models, per-key request and token budgets, and the admin key. */
 import { timingSafeEqual } from 'node:crypto'
-import type { ApiKeyConfig, AuthConfig } from '../config/schema.ts'
+import type { ApiKeyConfig, AuthConfig, TeamConfig } from '../config/schema.ts'
 import { RateLimitedError, UnauthorizedError } from '../errors.ts'
 import { maxOutputTokens, maxTokensField } from '../pipeline/usage.ts'
 import { estimatePromptTokens } from '../plugin/text.ts'
 import type { ChatRequest, StateBackend } from '../plugin/types.ts'
-import { type BucketStore, type KeyBuckets, createLocalBuckets } from './rate-limit.ts'
+import { type BucketStore, type DayCounter, type KeyBuckets, createLocalBuckets, secondsToNextDay } from './rate-limit.ts'
+
+/** A team as requests see it: its config (allow-list, route overrides, bias) and its shared budgets. */
+export interface Team {
+  readonly name: string
+  readonly config: TeamConfig
+}
 
 export interface ClientKey {
   readonly name: string
   readonly models?: readonly string[]
+  /** The key's team, when it is in one. */
+  readonly team?: Team
   /**
    * Admit one request, or throw 429: take one from `requestsPerMinute` and reserve the request's tokens against
    * `tokensPerMinute` (see `reservationOf`). The answer is the key as this request holds it: its `settle` turns
@@ -18,9 +26,10 @@ export interface ClientKey {
   admit(request: ChatRequest): Promise<ClientKey>
   /**
    * The tokens the request really used, once it has ended (0 when nothing was generated upstream: a cache hit, a
-   * shared answer, an error): refunds or charges the difference to its reservation. The first call counts.
+   * shared answer, an error): refunds or charges the difference to its reservation; `gpuSeconds` is charged to the
+   * team's daily GPU budget. The first call counts.
    */
-  settle(tokens: number): void
+  settle(tokens: number, gpuSeconds?: number): void
 }
 
 /** Output tokens reserved for a request that sets no cap of its own and a key with no `reserveTokens`. */
@@ -43,7 +52,7 @@ function refusalMessage(name: string, refused: 'requestsPerMinute' | 'tokensPerM
 }
 
 /** The key's admission: a shared object for keys without a token budget, one per request (its reservation) with one. */
-function createAdmission(name: string, config: ApiKeyConfig, buckets: KeyBuckets | undefined, base: () => ClientKey): (request: ChatRequest) => Promise<ClientKey> {
+function createAdmission(name: string, config: Pick<ApiKeyConfig, 'tokensPerMinute' | 'reserveTokens' | 'requestsPerMinute' | 'models'>, buckets: KeyBuckets | undefined, base: () => ClientKey, team?: Team): (request: ChatRequest) => Promise<ClientKey> {
   const budget = config.tokensPerMinute
   return async (request) => {
     const max = maxOutputTokens(request)
@@ -60,7 +69,7 @@ function createAdmission(name: string, config: ApiKeyConfig, buckets: KeyBuckets
     if (budget === undefined) return base()
     let settled = false
     return {
-      name, models: config.models, admit: base().admit,
+      name, models: config.models, team, admit: base().admit,
       settle(tokens) {
         if (settled) return
         settled = true
@@ -68,6 +77,60 @@ function createAdmission(name: string, config: ApiKeyConfig, buckets: KeyBuckets
       },
     }
   }
+}
+
+/** A team's shared budgets: requests and tokens per minute (like a key's), GPU seconds per UTC day. */
+interface TeamAdmission {
+  readonly team: Team
+  readonly limited: boolean
+  readonly admit: (request: ChatRequest) => Promise<ClientKey>
+  readonly gpu?: DayCounter
+}
+
+function createTeamAdmission(config: TeamConfig, buckets: BucketStore): TeamAdmission {
+  const team: Team = { name: config.name, config }
+  const id = `team-${digest(config.name).toString('hex').slice(0, 16)}`
+  const perMinute = config.requestsPerMinute !== undefined || config.tokensPerMinute !== undefined
+  const limits = perMinute ? buckets.forKey(id, { requestsPerMinute: config.requestsPerMinute, tokensPerMinute: config.tokensPerMinute }) : undefined
+  const self: ClientKey = { name: `team ${config.name}`, models: config.models, team, admit: async () => self, settle() {} }
+  const admit = createAdmission(`team ${config.name}`, config, limits, () => self, team)
+  const gpu = config.gpuSecondsPerDay !== undefined ? buckets.daily(`${id}:gpu`) : undefined
+  return { team, limited: perMinute || gpu !== undefined, admit, gpu }
+}
+
+/** The key admitted by itself and then by its team (a team refusal refunds the key's reservation); settling settles both. */
+function withTeam(own: ClientKey, team: TeamAdmission): ClientKey {
+  const budget = team.team.config.gpuSecondsPerDay
+  const client: ClientKey = {
+    ...own,
+    async admit(request) {
+      if (team.gpu && budget !== undefined) {
+        const spent = await team.gpu.spent()
+        if (spent >= budget) throw new RateLimitedError(`team ${team.team.name} has used its gpuSecondsPerDay budget (${budget}; ${spent.toFixed(1)} spent today, UTC)`, secondsToNextDay(Date.now()))
+      }
+      const key = await own.admit(request)
+      let held: ClientKey
+      try {
+        held = await team.admit(request)
+      } catch (error) {
+        key.settle(0)
+        throw error
+      }
+      let settled = false
+      return {
+        ...key,
+        admit: client.admit,
+        settle(tokens, gpuSeconds) {
+          if (settled) return
+          settled = true
+          key.settle(tokens)
+          held.settle(tokens)
+          if (gpuSeconds && team.gpu) void team.gpu.add(gpuSeconds)
+        },
+      }
+    },
+  }
+  return client
 }
 
 export interface Auth {
@@ -128,6 +191,11 @@ export function adminKeyOf(config: AuthConfig, env: Record<string, string | unde
 export function createAuth(config: AuthConfig, options: { env?: Record<string, string | undefined>; buckets?: BucketStore } = {}): Auth {
   const env = options.env ?? process.env
   const buckets = options.buckets ?? createLocalBuckets()
+  const teams = new Map(config.teams.map((t) => [t.name, createTeamAdmission(t, buckets)]))
+  const teamOf = (k: ApiKeyConfig, i: number) => {
+    const name = k.name ?? `key ${i + 1}`
+    return teams.get(k.team ?? config.teams.find((t) => t.keys.includes(name))?.name ?? '')
+  }
   const keys = config.keys.map((k, i) => {
     const secret = k.key ?? env[k.keyEnv ?? ''] ?? ''
     if (!secret) throw new Error(`auth.keys[${i}].keyEnv: environment variable ${k.keyEnv} is empty or unset`)
@@ -137,7 +205,10 @@ export function createAuth(config: AuthConfig, options: { env?: Record<string, s
     const id = keyDigest.toString('hex').slice(0, 16)
     const limited = k.requestsPerMinute !== undefined || k.tokensPerMinute !== undefined
     const limits = limited ? buckets.forKey(id, { requestsPerMinute: k.requestsPerMinute, tokensPerMinute: k.tokensPerMinute }) : undefined
-    const client: ClientKey = { name, models: k.models, admit: createAdmission(name, k, limits, () => client), settle() {} }
+    const team = teamOf(k, i)
+    const own: ClientKey = { name, models: k.models, team: team?.team, admit: createAdmission(name, k, limits, () => own, team?.team), settle() {} }
+    // The team's limits apply as well as the key's own: both admit, both settle.
+    const client: ClientKey = team?.limited ? withTeam(own, team) : own
     return { digest: keyDigest, client }
   })
   const adminSecret = adminKeyOf(config, env)

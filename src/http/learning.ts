@@ -54,6 +54,7 @@ const Query = v.object({
   route: v.optional(v.pipe(v.string(), v.minLength(1))),
   class: v.optional(v.picklist(TASK_CLASSES)),
   client: v.optional(v.pipe(v.string(), v.minLength(1))),
+  team: v.optional(v.pipe(v.string(), v.minLength(1))),
   since: v.optional(v.pipe(
     v.string(),
     v.transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s))),
@@ -75,7 +76,7 @@ export function createLearningRoutes() {
     const parsed = v.safeParse(Query, c.req.query())
     if (!parsed.success) throw new InvalidRequestError(parsed.issues.map((i) => formatIssue(i)).join('; '))
     const q = parsed.output
-    const decisions = await firstHistory(deps).list({ limit: Number(q.limit), route: q.route, label: q.class, sinceMs: q.since, client: q.client })
+    const decisions = await firstHistory(deps).list({ limit: Number(q.limit), route: q.route, label: q.class, sinceMs: q.since, client: q.client, team: q.team })
     // Feature vectors are for retraining, not for reading.
     return c.json({ decisions: decisions.map(({ features: _features, ...rest }) => rest) })
   })

@@ -34,9 +34,21 @@ export interface KeyBuckets {
   adjust(delta: number): Promise<void>
 }
 
+/** An amount spent per UTC day (a team's GPU seconds): what today's is, and more of it. */
+export interface DayCounter {
+  spent(): Promise<number>
+  add(amount: number): Promise<void>
+}
+
+/** The UTC day of `ms` (`2026-12-04`), and the seconds until the next one starts. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+export const secondsToNextDay = (ms: number): number => Math.ceil((86_400_000 - (ms % 86_400_000)) / 1000)
+
 export interface BucketStore {
   /** The buckets of one key; `id` is a digest of the key, never the key itself. */
   forKey(id: string, limits: KeyLimits): KeyBuckets
+  /** A per-day amount for `id` (a team's GPU seconds). */
+  daily(id: string): DayCounter
   /** Buckets shared through Redis: `local` while Redis is away and each instance limits on its own. */
   stateBackend?(): StateBackend
   close(): void
@@ -81,8 +93,30 @@ function createLocalKeyBuckets(limits: KeyLimits, now: () => number): KeyBuckets
   }
 }
 
+function createLocalDaily(now: () => number): DayCounter {
+  let day = dayOf(now())
+  let total = 0
+  const today = () => {
+    const d = dayOf(now())
+    if (d !== day) {
+      day = d
+      total = 0
+    }
+  }
+  return {
+    async spent() {
+      today()
+      return total
+    },
+    async add(amount) {
+      today()
+      total += amount
+    },
+  }
+}
+
 export function createLocalBuckets(now: () => number = Date.now): BucketStore {
-  return { forKey: (_id, limits) => createLocalKeyBuckets(limits, now), close() {} }
+  return { forKey: (_id, limits) => createLocalKeyBuckets(limits, now), daily: () => createLocalDaily(now), close() {} }
 }
 
 /**
@@ -159,6 +193,33 @@ export function createRedisBuckets(options: NonNullable<AuthConfig['redis']>, lo
           if (answer === '0') return admitted
           const [refused, wait] = answer.split(' ')
           return { refused: refused as Refusal['refused'], retryAfterS: Number(wait) }
+        },
+      }
+    },
+    daily(id) {
+      const own = createLocalDaily(now)
+      const key = () => `${options.prefix}${id}:day:${dayOf(now())}`
+      return {
+        async spent() {
+          try {
+            const value = await connection.run((c) => c.send('GET', [key()]))
+            down = false
+            return Number(value ?? 0) + (await own.spent())
+          } catch {
+            down = true
+            return own.spent()
+          }
+        },
+        async add(amount) {
+          if (amount <= 0) return
+          try {
+            // Two days: the key outlives its day wherever the clock is.
+            await connection.run((c) => c.send('EVAL', ["redis.call('INCRBYFLOAT', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], 172800); return 1", '1', key(), String(amount)]))
+            down = false
+          } catch {
+            down = true
+            await own.add(amount)
+          }
         },
       }
     },

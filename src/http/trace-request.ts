@@ -30,7 +30,7 @@ function emitUnfinished(ctx: RequestContext, status: number): void {
   if (!ctx.error && selection) return
   ctx.responded = true
   ctx.deps.emit({
-    stage: 'response', requestId: ctx.requestId, timeMs: Date.now(), client: ctx.clientKey?.name, status, error: ctx.error?.message,
+    stage: 'response', requestId: ctx.requestId, timeMs: Date.now(), client: ctx.clientKey?.name, team: ctx.clientKey?.team?.name, status, error: ctx.error?.message,
     backend: selection?.backend, model: selection?.model, durationMs: performance.now() - ctx.startedMs,
     route: target?.kind === 'route' ? target.name : undefined, classification: ctx.classification, cache: cacheStatus, request, selection,
   })

@@ -42,7 +42,7 @@ export function decisionOf(event: PipelineEvent, withPrompt: boolean): DecisionR
   const request = event.request!
   const c = event.classification
   return {
-    id: event.requestId, timeMs: event.timeMs, client: event.client, protocol: request.protocol, operation: request.operation,
+    id: event.requestId, timeMs: event.timeMs, client: event.client, team: event.team, protocol: request.protocol, operation: request.operation,
     requested: request.model, route: event.route, label: c?.label, confidence: c?.confidence, classifier: c?.classifier,
     classifierVersion: c?.version, forced: c?.forced, model: event.model ?? event.selection?.model,
     backend: event.backend ?? event.selection?.backend, status: event.status ?? 200, cache: event.cache,

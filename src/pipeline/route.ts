@@ -1,11 +1,11 @@
 /** The routing decision: resolve the model or route, classify (virtual models only), select a backend. */
-import type { RouteConfig } from '../config/schema.ts'
+import type { RouteConfig, TeamConfig } from '../config/schema.ts'
 import { ModelNotFoundError, NoBackendError, messageOf } from '../errors.ts'
 import { requestText } from '../plugin/text.ts'
 import { type BackendView, type ChatRequest, type Classification, type Selection, TASK_CLASSES, type TaskClass } from '../plugin/types.ts'
 import { buildAutoRoute } from './auto-tier.ts'
 import { withDeadline } from './deadlines.ts'
-import { type ModelPolicy, allowsModel, createPolicy, routeCandidates } from './policy.ts'
+import { type ModelPolicy, allowsModel, createPolicy, intersectPolicies, routeCandidates } from './policy.ts'
 import type { GatewayDeps } from './deps.ts'
 
 export const CLASSIFY_DEADLINE_MS = 5_000
@@ -136,16 +136,48 @@ export function candidatesFor(deps: GatewayDeps, target: Target, classification:
 
 /** Policies by allow-list: a key's list comes from one config, so its policy is built once, not per request. */
 const policies = new WeakMap<readonly string[], ModelPolicy | undefined>()
+/** A key's list met with its team's, per pair of lists. */
+const combined = new WeakMap<readonly string[], WeakMap<readonly string[], ModelPolicy | undefined>>()
 
-/** What the client key may use (its `models` list), or undefined for a key without one. */
-export function policyOf(deps: GatewayDeps, key: { readonly name: string; readonly models?: readonly string[] } | undefined): ModelPolicy | undefined {
-  if (!key?.models) return undefined
-  if (policies.has(key.models)) return policies.get(key.models)
+function listPolicy(deps: GatewayDeps, owner: string, list: readonly string[]): ModelPolicy | undefined {
+  if (policies.has(list)) return policies.get(list)
   // Route names are the config's; without routes the only one is the `auto` route built from discovered models.
   const { routes } = deps.config
-  const policy = createPolicy(key.name, key.models, (name) => (routes ? Object.hasOwn(routes, name) : name === AUTO_ROUTE))
-  policies.set(key.models, policy)
+  const policy = createPolicy(owner, list, (name) => (routes ? Object.hasOwn(routes, name) : name === AUTO_ROUTE))
+  policies.set(list, policy)
   return policy
+}
+
+/** What the client key may use: its `models` list and its team's (both must allow), or undefined when neither has one. */
+export function policyOf(deps: GatewayDeps, key: { readonly name: string; readonly models?: readonly string[]; readonly team?: { readonly name: string; readonly config: { readonly models?: readonly string[] } } } | undefined): ModelPolicy | undefined {
+  const own = key?.models
+  const team = key?.team?.config.models
+  if (!team) return own ? listPolicy(deps, key!.name, own) : undefined
+  const teamPolicy = listPolicy(deps, `team ${key!.team!.name}`, team)
+  if (!own) return teamPolicy
+  let byTeam = combined.get(own)
+  if (!byTeam) combined.set(own, (byTeam = new WeakMap()))
+  if (!byTeam.has(team)) byTeam.set(team, intersectPolicies(listPolicy(deps, key!.name, own), teamPolicy))
+  return byTeam.get(team)
+}
+
+/** Team routes by team config and route: the route with the team's candidates and bias merged in. */
+const teamRoutes = new WeakMap<object, Map<string, RouteConfig>>()
+
+/** The route as `team` sees it: its own candidates for the classes it overrides, its bias added to the route's. */
+export function teamRoute(team: { readonly config: TeamConfig } | undefined, name: string, route: RouteConfig): RouteConfig {
+  const config = team?.config
+  if (!config || (!config.routes?.[name] && !config.bias)) return route
+  let byName = teamRoutes.get(config)
+  if (!byName) teamRoutes.set(config, (byName = new Map()))
+  let merged = byName.get(name)
+  if (!merged) {
+    const override = Object.hasOwn(config.routes ?? {}, name) ? config.routes![name] : undefined
+    const bias = config.bias ? Object.fromEntries(TASK_CLASSES.map((c) => [c, (route.bias?.[c] ?? 0) + (config.bias?.[c] ?? 0)])) : route.bias
+    merged = { ...route, ...override, bias }
+    byName.set(name, merged)
+  }
+  return merged
 }
 
 /** Ask selectors in config order; the first answer wins. None -> 503 naming why. */

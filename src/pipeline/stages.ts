@@ -8,8 +8,8 @@ import { conversationKey, conversationOf, holdClass, preferBackend } from './aff
 import { type ForwardEnd, forward } from './forward.ts'
 import { type GenerationFigures, accountGpu } from './gpu-time.ts'
 import { escalationOf, forwardChecked } from './escalate.ts'
-import { type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, selectBackend } from './route.ts'
-import { checkRequested } from './policy.ts'
+import { type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, routeFor, selectBackend, teamRoute } from './route.ts'
+import { allowsModel, checkRequested } from './policy.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { ERROR_TYPE_STREAM } from '../telemetry/attributes.ts'
 import { traceCacheLookup, traceClassify, traceSelect } from '../telemetry/decision.ts'
@@ -37,7 +37,9 @@ export function parseStage(protocol: Protocol, operation: Operation): Stage {
     ctx.raw = bytes
     // From here on the request ends with exactly one last event (a response, or a cache hit), also on errors.
     deps.emit({ stage: 'request', requestId: ctx.requestId, timeMs: Date.now(), request })
-    ctx.target = resolveTarget(deps, request.model)
+    const target = resolveTarget(deps, request.model)
+    // A team may have its own candidates and bias for a route.
+    ctx.target = target.kind === 'route' && clientKey?.team ? { ...target, route: teamRoute(clientKey.team, target.name, target.route) } : target
     if (ctx.target.kind === 'route') ctx.forced = forcedClass(ctx.req)
     ctx.policy = policyOf(deps, clientKey)
     checkRequested(ctx.policy, request.model, ctx.target.kind === 'route')
@@ -55,7 +57,7 @@ function emitCache(ctx: RequestContext, cache: CacheStatus): void {
   ctx.cacheStatus = cache
   // A hit is the request's last event: it carries the request, its duration and its upstream tokens (none).
   ctx.deps.emit(isCacheHit(cache)
-    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs, client: ctx.clientKey?.name, route: ctx.target.kind === 'route' ? ctx.target.name : undefined, inputTokens: 0, outputTokens: 0 }
+    ? { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache, request: ctx.request, durationMs: performance.now() - ctx.startedMs, client: ctx.clientKey?.name, team: ctx.clientKey?.team?.name, route: ctx.target.kind === 'route' ? ctx.target.name : undefined, inputTokens: 0, outputTokens: 0 }
     : { stage: 'cache', requestId: ctx.requestId, timeMs: Date.now(), cache })
 }
 
@@ -79,8 +81,10 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     emitCache(ctx, 'bypass')
     return next()
   }
-  // A forced class is a different answer than the route's own choice: it has its own entries.
-  const key = cacheKey(request, ctx.forced ? `${targetModel(target)}#${ctx.forced}` : targetModel(target))
+  // A forced class is a different answer than the route's own choice, and so is a team's own version of a route:
+  // each has its own entries.
+  const team = target.kind === 'route' && ctx.clientKey?.team && target.route !== routeFor(deps, target.name) ? `@${ctx.clientKey.team.name}` : ''
+  const key = cacheKey(request, `${targetModel(target)}${ctx.forced ? `#${ctx.forced}` : ''}${team}`)
   ctx.cacheKey = key
   ctx.cacheStore = true
   if (/\bno-cache\b/i.test(control)) {
@@ -89,6 +93,8 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
   }
   let lookup = traceCacheLookup(ctx, () => lookupCache(deps, caches, key, request, target, ctx.signal), lookupStatus)
   if (lookup instanceof Promise) lookup = await lookup
+  // An answer by a model this client may not use is not served to it (another key stored it).
+  if (lookup.hit && !allowsModel(ctx.policy, lookup.hit.model)) lookup = { ...lookup, hit: undefined }
   const status = lookupStatus(lookup)
   emitCache(ctx, status)
   const { hit } = lookup
@@ -101,7 +107,8 @@ async function lookupThenForward(ctx: RequestContext, next: () => Promise<Respon
     })
   }
   const { flights } = cacheRuntime(deps)
-  const flight = flights.join(key)
+  // A client limited to some models does not follow another's answer (its model is not known until it is sent).
+  const flight = ctx.policy?.models ? undefined : flights.join(key)
   if (flight) return (await followFlight(flight, request)) ?? next()
   const leader = flights.lead(key)
   ctx.flightTap = leader
@@ -229,8 +236,10 @@ export function figuresOf(ctx: RequestContext, end: ForwardEnd, streamed: boolea
 export function finishAnswer(ctx: RequestContext, end: ForwardEnd, extras: AnswerExtras = {}, answerSeconds?: number, fire = true): void {
   const { deps, request, target, classification, cacheStatus, clientKey, startedMs, bodyEnd, requestId, selection } = ctx
   ctx.responded = true
+  const seconds = answerSeconds ?? deps.learning.gpu.measure(end.model, figuresOf(ctx, end, request.stream))
+  const uses = [...(extras.prior ?? []), { model: end.model, backend: end.backend, seconds, role: 'answer' as const }]
   // Before the body-end hooks: they refund the whole reservation of a request that got no answer.
-  clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0))
+  clientKey?.settle((end.inputTokens ?? 0) + (end.outputTokens ?? 0), uses.reduce((sum, u) => sum + u.seconds, 0))
   if (fire) bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
   // An escalated conversation continues at the class that answered it (it never steps down).
   const { conversation } = ctx
@@ -239,13 +248,11 @@ export function finishAnswer(ctx: RequestContext, end: ForwardEnd, extras: Answe
       label: extras.escalation.label, backend: end.backend, model: end.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now(),
     })
   }
-  const seconds = answerSeconds ?? deps.learning.gpu.measure(end.model, figuresOf(ctx, end, request.stream))
-  const uses = [...(extras.prior ?? []), { model: end.model, backend: end.backend, seconds, role: 'answer' as const }]
   const overhead = (classification?.gpuSeconds ?? 0) + (extras.auditGpuSeconds ?? 0)
   const route = target.kind === 'route' ? target.route : undefined
   const account = accountGpu(deps.learning.gpu, deps.health, route, end.ok ? end : undefined, uses, overhead)
   deps.emit({
-    stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
+    stage: 'response', requestId, timeMs: Date.now(), client: clientKey?.name, team: clientKey?.team?.name, backend: end.backend, model: end.model, status: end.ok ? 200 : end.cancelled ? 499 : 502,
     error: end.error, durationMs: performance.now() - startedMs, ttftMs: end.ttftMs, inputTokens: end.inputTokens,
     outputTokens: end.outputTokens, tokensEstimated: end.tokensEstimated || undefined, fallbackCount: end.attempts - 1, route: target.kind === 'route' ? target.name : undefined,
     classification, cache: cacheStatus, request, selection, ...account, audits: extras.audits, escalation: extras.escalation,

@@ -230,6 +230,8 @@ export interface DecisionRecord {
   readonly timeMs: number
   /** The client key's name, when auth is on. */
   readonly client?: string
+  /** The client key's team, when it is in one. */
+  readonly team?: string
   readonly protocol: Protocol
   readonly operation: Operation
   /** The model name the client asked for (a route such as `auto`, or a concrete model). */
@@ -279,6 +281,7 @@ export interface HistoryQuery {
   readonly label?: TaskClass
   readonly sinceMs?: number
   readonly client?: string
+  readonly team?: string
 }
 
 export type PipelineStage = 'request' | 'cache' | 'classify' | 'select' | 'attempt' | 'response'
@@ -294,6 +297,8 @@ export interface PipelineEvent {
   readonly timeMs: number
   /** The client key's name (final events of authenticated requests). */
   readonly client?: string
+  /** The client key's team, when it is in one (final events). */
+  readonly team?: string
   readonly request?: ChatRequest
   readonly route?: string
   readonly classification?: Classification

@@ -84,6 +84,33 @@ describe('config validation', () => {
     expect(ok.routes?.auto?.escalate).toEqual({ auditor: 'heuristic-auditor', threshold: 0.5, mode: 'buffer', maxEscalations: 1, classes: ['SIMPLE', 'MODERATE'] })
   })
 
+  test('teams are checked as a whole: one team per key, known routes and models, no route left without an allowed model', () => {
+    const backends = [{ name: 'a', kind: 'ollama', url: 'http://x:1' }]
+    const routes = { auto: { SIMPLE: ['s'], COMPLEX: ['c'] }, big: { COMPLEX: ['c'] } }
+    const keys = [{ name: 'k1', key: 'key-one-1234', team: 'red' }, { name: 'k2', key: 'key-two-1234', team: 'nope' }]
+    expect(issuesOf({
+      backends, routes,
+      auth: {
+        keys,
+        teams: [
+          { name: 'red', keys: ['k1'] },
+          { name: 'blue', keys: ['k1', 'ghost'], routes: { auto: { SIMPLE: ['s', 'unknown-model'] }, missing: {} } },
+          { name: 'green', models: ['big', 's'] },
+          { name: 'red' },
+        ],
+      },
+    })).toEqual([
+      'auth.teams[3].name: duplicate team "red"',
+      'auth.keys[1].team: no team "nope"; teams: red, blue, green',
+      'auth.teams[1].keys[0]: key "k1" is already in team "red"; a key belongs to one team',
+      'auth.teams[1].keys[1]: no key named "ghost"; keys: k1, k2',
+      'auth.teams[1].routes.auto.SIMPLE[1]: unknown model "unknown-model"; models named in the config: c, s',
+      'auth.teams[1].routes.missing: no route "missing"; routes: auto, big',
+      'auth.teams[2].models: leaves route "big" with no allowed model (its models: c)',
+    ])
+    expect(issuesOf({ backends, routes, auth: { keys: [{ key: 'key-one-1234', team: 'x' }] } })).toEqual(['auth.keys[0].team: no team "x"; auth.teams is empty'])
+  })
+
   test('OLLAMA_HOST forms are read as Ollama reads them', () => {
     expect(ollamaHostUrl(undefined)).toBe('http://127.0.0.1:11434')
     expect(ollamaHostUrl('0.0.0.0')).toBe('http://127.0.0.1:11434')

@@ -237,7 +237,7 @@ describe('what an escalation leaves behind', () => {
     expect(metrics).toContain('switchyard_audits_total{route="auto",class="SIMPLE",outcome="fail"} 1')
     expect(metrics).toContain('switchyard_audits_total{route="auto",class="SIMPLE",outcome="pass"} 1')
     expect(metrics).toContain(`switchyard_escalations_total{from_model="${SMALL}",to_model="${LARGE}",reason="audit"} 1`)
-    expect(metrics).toMatch(new RegExp(`switchyard_gpu_seconds_total\\{model="${SMALL.replace('.', '\\.')}",backend="gpu0"\\} [0-9.e-]+`))
+    expect(metrics).toMatch(new RegExp(`switchyard_gpu_seconds_total\\{model="${SMALL.replace('.', '\\.')}",backend="gpu0",team="none"\\} [0-9.e-]+`))
     expect(metrics).toMatch(/switchyard_gpu_seconds_wasted_total\{route="auto",reason="rejected_draft"\} [0-9.e-]+/)
     const history = t.gw.gateway.deps.plugins.of('history')[0]!.instance
     await history.flush?.()

@@ -42,8 +42,8 @@ describe('GPU time and savings', () => {
     const metrics = await fetch(`${t.gw.url}/metrics`).then((r) => r.text())
     const smallSeconds = (small.prompt_eval_duration + small.eval_duration) / 1e9
     const bigSeconds = (big.prompt_eval_duration + big.eval_duration) / 1e9
-    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${SMALL}",backend="gpu0"}`)).toBeCloseTo(smallSeconds, 6)
-    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${HUGE}",backend="gpu0"}`)).toBeCloseTo(bigSeconds, 6)
+    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${SMALL}",backend="gpu0",team="none"}`)).toBeCloseTo(smallSeconds, 6)
+    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${HUGE}",backend="gpu0",team="none"}`)).toBeCloseTo(bigSeconds, 6)
     // The counterfactual: the small answer's tokens at the large model's observed per-token speeds.
     const counterfactual = (small.prompt_eval_count * big.prompt_eval_duration) / big.prompt_eval_count / 1e9 + (small.eval_count * big.eval_duration) / big.eval_count / 1e9
     const saved = sample(metrics, 'switchyard_gpu_seconds_saved_total{route="auto"}')
@@ -73,7 +73,7 @@ describe('GPU time and savings', () => {
       await res.text()
     }
     const metrics = await fetch(`${t.gw.url}/metrics`).then((r) => r.text())
-    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${SMALL}",backend="gpu0"}`)).toBeGreaterThan(0)
+    expect(sample(metrics, `switchyard_gpu_seconds_total{model="${SMALL}",backend="gpu0",team="none"}`)).toBeGreaterThan(0)
     expect(metrics).not.toContain('switchyard_gpu_seconds_saved_total{')
   })
 
