@@ -5,7 +5,8 @@ import { InvalidRequestError } from '../errors.ts'
 import type { GatewayDeps } from '../pipeline/deps.ts'
 import type { PipelineEnv } from '../pipeline/env.ts'
 import { type ModelPolicy, checkRequested } from '../pipeline/policy.ts'
-import { AUTO_ROUTE, type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, routeFor, routeNames, selectBackend } from '../pipeline/route.ts'
+import { AUTO_ROUTE, type Target, candidatesFor, classifyRequest, policyOf, resolveTarget, routeFor, routeNames, selectBackend, teamRoute } from '../pipeline/route.ts'
+import type { ClientKey } from './auth.ts'
 import { TASK_CLASSES } from '../plugin/types.ts'
 import { readJsonBody } from '../protocols/body.ts'
 import { parseOllama } from '../protocols/ollama/parse.ts'
@@ -80,11 +81,12 @@ export function createAdminRoutes() {
   })
   app.post('/router/explain', async (c) => {
     const deps = c.get('deps')
-    const policy = explainPolicy(deps, c.req.raw)
+    const { policy, key } = explainPolicy(deps, c.req.raw)
     const { json } = await readJsonBody(c.req.raw, deps.config.server.maxBodyBytes)
     if (typeof json.model !== 'string') json.model = 'auto'
     const request = typeof json.prompt === 'string' ? parseOllama('generate', json) : isOllamaChat(json) ? parseOllama('chat', json) : parseOpenAI('chat', json)
-    const target = explainTarget(deps, request.model)
+    const resolved = explainTarget(deps, request.model)
+    const target = resolved.kind === 'route' && key?.team ? { ...resolved, route: teamRoute(key.team, resolved.name, resolved.route) } : resolved
     checkRequested(policy, request.model, target.kind === 'route')
     const classification = target.kind === 'route' ? await classifyRequest(deps, request, target.route, c.req.raw.signal) : undefined
     const candidates = candidatesFor(deps, target, classification, policy)
@@ -96,7 +98,7 @@ export function createAdminRoutes() {
       selectError = describeError(error).message
     }
     return c.json({
-      model: selection?.model ?? null, route: target.kind === 'route' ? target.name : null,
+      model: selection?.model ?? null, route: target.kind === 'route' ? target.name : null, team: key?.team?.name ?? null,
       class: classification?.label ?? null, confidence: classification?.confidence ?? null,
       scores: classification?.scores ?? null, task: classification?.task ?? null, classifier: classification?.classifier ?? null,
       version: classification?.version ?? classifierVersion(deps)?.version ?? null,
@@ -111,16 +113,18 @@ export function createAdminRoutes() {
  * Explaining needs the admin key, or a client key: then the decision is the one that key would get, filtered by
  * what it may use.
  */
-function explainPolicy(deps: GatewayDeps, req: Request): ModelPolicy | undefined {
+/** The client key's policy and team (a decision as that key would get it), or none for the admin. */
+function explainPolicy(deps: GatewayDeps, req: Request): { policy?: ModelPolicy; key?: ClientKey } {
   if (deps.auth.required) {
     try {
-      return policyOf(deps, deps.auth.client(req))
+      const key = deps.auth.client(req)
+      return { policy: policyOf(deps, key), key }
     } catch {
       // Not a client key: the admin key, or nothing, is checked below.
     }
   }
   deps.auth.admin(req)
-  return undefined
+  return {}
 }
 
 /**

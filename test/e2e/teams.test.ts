@@ -59,6 +59,14 @@ describe('teams', () => {
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('may not use model "deepseek-coder:33b"')
   })
 
+  test('/router/explain with a team key shows the decision as that team gets it', async () => {
+    await using t = await teamGateway()
+    const explain = (key: string) => fetch(`${t.gw.url}/router/explain`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'x'.repeat(5_000) }] }) }).then((r) => r.json() as Promise<{ model: string; team: string | null; class: string }>)
+    expect(await explain('alice-key-1234')).toMatchObject({ class: 'COMPLEX', model: MIDDLE, team: 'ml' })
+    expect(await explain('dave-key-12345')).toMatchObject({ class: 'COMPLEX', model: LARGE, team: null })
+    expect(await explain('bob-key-12345')).toMatchObject({ model: SMALL, team: 'web' })
+  })
+
   test("a team limited to one model never gets another through auto, streamed or not, with both clients and escalation on", async () => {
     await using t = await teamGateway()
     const openai = new OpenAI({ baseURL: `${t.gw.url}/v1`, apiKey: 'bob-key-12345', defaultHeaders: { 'x-switchyard-class': 'COMPLEX' } })
