@@ -2,16 +2,21 @@
  * Every PromQL expression in deploy/grafana/switchyard.json and deploy/prometheus/rules.yaml returns data from a real
  * Prometheus scraping a gateway under simulated traffic on 127.0.0.1.
  *
- * How: the gateway runs over three simulators and a fake nvidia-smi (two GPUs); before Prometheus starts, one
- * request is refused with 429 (a backend at maxConcurrency 1 with no queue), one fails with 502 and one asks for an
- * unknown model, so the error and rejection series exist. Prometheus (scrape and rule evaluation every 1 s, the
- * repo's rules loaded) then scrapes while each poll sends another round of traffic (auto routes in two classes, a
- * cacheable request) and queries every expression still without data through /api/v1/query, until all have some.
+ * How: the gateway runs over three simulators and a fake nvidia-smi (two GPUs); its `auto` route checks SIMPLE drafts
+ * (escalate, with the fixture auditor that fails a prompt containing `[fail-draft]`), `costPerGpuHour` prices GPU
+ * time, and a redis-cache points at a Redis that is not running, so the cache's shared state is local. Before
+ * Prometheus starts, one request is refused with 429 (a backend at maxConcurrency 1 with no queue), one fails with
+ * 502, one asks for an unknown model, and one is answered by the route's largest model, so the error and rejection
+ * series exist and that model's speed is known. Prometheus (scrape and rule evaluation every 1 s, the repo's rules
+ * loaded) then scrapes while each poll sends another round of traffic (auto requests in two classes, a draft that
+ * passes its audit and one that fails and escalates to the largest model, a cacheable request) and queries every
+ * expression still without data through /api/v1/query, until all have some.
  * - rate() needs two samples in its window, so a non-empty answer means at least two scrapes happened.
  * - Grafana's `$__rate_interval` and `$__range` become fixed windows (30s, 5m).
  * - Alert expressions are thresholds that are false in a healthy run (backend down, circuit open, error share above
  *   5%...): the trailing comparison is stripped and the value underneath must have data.
- * - SwitchyardSharedStateLocal reads a gauge the gateway does not export yet: its query must be valid, may be empty.
+ * - Series no run of this test produces: gpu_seconds_wasted_total{reason="cancelled"} (parallel mode) and {reason="checks"}
+ *   (an LLM classifier or judge); the panel sums by reason, so the rejected drafts give it data.
  * - Every rule must also load and evaluate in Prometheus with health "ok".
  */
 import { expect, test } from 'bun:test'
@@ -28,8 +33,11 @@ const ROOT = resolve(import.meta.dir, '../..')
 const RULES = join(ROOT, 'deploy/prometheus/rules.yaml')
 const DASHBOARD = join(ROOT, 'deploy/grafana/switchyard.json')
 const GRAFANA_WINDOWS: Record<string, string> = { $__rate_interval: '30s', $__range: '5m' }
-/** Alerts on metrics that come with later work; see the comment on the rule. */
-const NOT_YET_EXPORTED = new Set(['SwitchyardSharedStateLocal'])
+/** Fails a draft whose prompt contains `[fail-draft]`, passes the others. */
+const AUDITOR = join(ROOT, 'test/fixtures/plugins/verdict-auditor.ts')
+/** Prompts under 200 characters are SIMPLE, longer ones MODERATE. */
+const CLASSIFIER = join(ROOT, 'plugins/examples/length-classifier.ts')
+const MODERATE_PROMPT = 'refactor this distributed design for concurrency, keeping every public interface as it is. '.repeat(3)
 const THRESHOLD = /\s*(?:==|!=|>=|<=|>|<)\s*(?:bool\s+)?[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?$/i
 
 interface Expression {
@@ -38,19 +46,20 @@ interface Expression {
 }
 
 function dashboardExpressions(): Expression[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] }
+  // A row panel has no targets.
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] }
   return dashboard.panels.flatMap((p) =>
-    p.targets.map((t) => ({ source: `panel "${p.title}"`, expr: t.expr.replace(/\$__\w+/g, (v) => GRAFANA_WINDOWS[v] ?? v) })),
+    (p.targets ?? []).map((t) => ({ source: `panel "${p.title}"`, expr: t.expr.replace(/\$__\w+/g, (v) => GRAFANA_WINDOWS[v] ?? v) })),
   )
 }
 
-function ruleExpressions(): (Expression & { alert: string })[] {
+function ruleExpressions(): Expression[] {
   const file = parse(readFileSync(RULES, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }
   return file.groups.flatMap((g) => g.rules).map((r) => {
     const expr = r.expr.trim()
     // Each rule is `value <op> threshold`; what must exist is the value.
     expect(expr).toMatch(THRESHOLD)
-    return { alert: r.alert, source: `alert ${r.alert}`, expr: expr.replace(THRESHOLD, '') }
+    return { source: `alert ${r.alert}`, expr: expr.replace(THRESHOLD, '') }
   })
 }
 
@@ -109,9 +118,7 @@ async function fakeNvidiaSmi(): Promise<string> {
 }
 
 test('every dashboard panel and alert expression returns data from a Prometheus scraping a gateway under traffic', async () => {
-  const rules = ruleExpressions()
-  const expressions = [...dashboardExpressions(), ...rules]
-  const pendingMetric = rules.filter((r) => NOT_YET_EXPORTED.has(r.alert))
+  const expressions = [...dashboardExpressions(), ...ruleExpressions()]
   for (const { source, expr } of expressions) expect(`${source}: ${expr}`).not.toContain('$')
 
   await using small = startSimulator({ instant: true, models: ['qwen2.5-coder:1.5b'] })
@@ -123,12 +130,21 @@ test('every dashboard panel and alert expression returns data from a Prometheus 
       { name: 'big', kind: 'ollama', url: big.url, gpu: 1 },
       { name: 'narrow', kind: 'ollama', url: narrow.url, maxConcurrency: 1, maxQueue: 0 },
     ],
-    routes: { auto: { SIMPLE: ['qwen2.5-coder:1.5b'], MODERATE: ['qwen2.5-coder:7b'], COMPLEX: ['qwen2.5-coder:7b'] } },
+    routes: {
+      auto: {
+        SIMPLE: ['qwen2.5-coder:1.5b'], MODERATE: ['qwen2.5-coder:7b'], COMPLEX: ['qwen2.5-coder:7b'],
+        escalate: { auditor: 'verdict-auditor', classes: ['SIMPLE'] },
+      },
+    },
+    costPerGpuHour: 2.5,
     plugins: [
       ...fastProbes,
       { use: 'nvidia-smi-probe', options: { binary: await fakeNvidiaSmi(), intervalMs: 200 } },
-      { use: 'keyword-classifier' },
+      { use: CLASSIFIER },
+      { use: AUDITOR },
       { use: 'memory-cache' },
+      // Nothing listens on this port: the cache component runs local, the state SwitchyardSharedStateLocal watches.
+      { use: 'redis-cache', options: { url: `redis://127.0.0.1:${freePort()}` } },
       { use: 'prometheus' },
     ],
   })
@@ -152,17 +168,23 @@ test('every dashboard panel and alert expression returns data from a Prometheus 
   await fetch(`${big.url}/sim/faults`, { method: 'POST', body: JSON.stringify({ fault: 'status-500', count: 1 }) })
   expect(await post({ model: 'qwen2.5-coder:7b', messages: ask('fail once') })).toBe(502)
   expect(await post({ model: 'no-such-model', messages: ask('hi') })).toBe(404)
+  // The route's largest model answers once, so its speed is observed before the first draft is compared with it.
+  expect(await post({ model: 'auto', messages: ask(MODERATE_PROMPT) })).toBe(200)
 
   await using prometheus = await startPrometheus(new URL(gw.url).host)
+  let round = 0
   const traffic = async () => {
+    round++
     const statuses = await Promise.all([
       post({ model: 'auto', stream: true, messages: ask('add a docstring to this function') }),
-      post({ model: 'auto', messages: ask('refactor this distributed design for concurrency') }),
+      post({ model: 'auto', messages: ask(MODERATE_PROMPT) }),
+      // A new conversation each round: one that escalated would continue at the class it reached, unaudited.
+      post({ model: 'auto', messages: ask(`fix this bug, round ${round} [fail-draft]`) }),
       post({ model: 'qwen2.5-coder:1.5b', options: { temperature: 0 }, messages: ask('the same question every time') }),
     ])
-    expect(statuses).toEqual([200, 200, 200])
+    expect(statuses).toEqual([200, 200, 200, 200])
   }
-  const waiting = new Map(expressions.filter((e) => !pendingMetric.includes(e as (typeof rules)[number])).map((e) => [`${e.source}: ${e.expr}`, e]))
+  const waiting = new Map(expressions.map((e) => [`${e.source}: ${e.expr}`, e]))
   let rulesHealth = 'no rules evaluated yet'
   try {
     await until(async () => {
@@ -180,5 +202,4 @@ test('every dashboard panel and alert expression returns data from a Prometheus 
   } catch (error) {
     throw new Error(`${String(error)}\nstill without data:\n  ${[...waiting.keys()].join('\n  ')}\nrules not ok: ${rulesHealth}`)
   }
-  for (const e of pendingMetric) await query(prometheus.url, e)
 }, 60_000)
