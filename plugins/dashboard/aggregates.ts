@@ -43,7 +43,7 @@ export interface Aggregates {
 /** Requests answered without a classification (a named model) are grouped under this class key. */
 export const DIRECT_CLASS = 'named'
 /** Samples kept per key (up to twice this between trims), so a busy model cannot grow memory without bound. */
-const MAX_SAMPLES = 2_000
+export const MAX_SAMPLES = 2_000
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
 const roundOrNull = (x: number | null) => (x === null ? null : round(x))

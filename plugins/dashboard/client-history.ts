@@ -27,7 +27,7 @@ function historyRow(d) {
   return h('tr', { 'data-id': d.id, class: failed ? 'failed' : null },
     h('td', {}, fmtDateTime(d.timeMs)),
     idCell(d.id),
-    h('td', {}, d.client || '–'),
+    clientCell(d.client, d.team),
     h('td', {}, d.route || h('span', { class: 'muted' }, d.requested || '–')),
     h('td', {}, classBadge(d.label || null, d.confidence), d.forced ? h('span', { class: 'badge forced', title: 'the client set the class (x-switchyard-class)' }, 'forced') : null),
     h('td', { class: 'model' }, d.model || '–'),

@@ -1,8 +1,8 @@
 /** The dashboard's browser script, first part of `/dashboard/app.js`: SSE feed, /health tiles, explain box. */
 
 // Plain ES2020 for any current browser; data goes into the DOM as text only (never innerHTML).
-// FEEDBACK_JS, HISTORY_JS and SAVINGS_JS follow it in the same script: idCell(), feedbackCell(), errorMessage(),
-// renderClassifier(), renderRouteOptions(), setupHistory(), modelCell(), renderSavings().
+// FEEDBACK_JS, HISTORY_JS, SAVINGS_JS and TEAMS_JS follow it in the same script: idCell(), feedbackCell(), errorMessage(),
+// renderClassifier(), renderRouteOptions(), setupHistory(), modelCell(), renderSavings(), clientCell(), renderTeams().
 export const CLIENT_JS = String.raw`'use strict'
 const MAX_ROWS = 100
 const SVG = 'http://www.w3.org/2000/svg'
@@ -70,6 +70,7 @@ function feedRow(d, fresh) {
   return h('tr', { 'data-id': d.id, class: [fresh ? 'fresh' : '', failed ? 'failed' : ''].join(' ').trim() || null },
     h('td', {}, fmtTime(d.timeMs)),
     idCell(d.id),
+    clientCell(d.client, d.team),
     h('td', {}, d.route || h('span', { class: 'muted' }, d.requested || '–')),
     h('td', {}, classBadge(d.class, d.confidence)),
     modelCell(d),
@@ -85,7 +86,7 @@ function feedRow(d, fresh) {
 function renderFeed(decisions) {
   const body = $('feed').tBodies[0]
   body.replaceChildren(...decisions.slice(0, MAX_ROWS).map((d) => feedRow(d, false)))
-  if (decisions.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colSpan: 12, class: 'muted' }, 'no requests yet: send one to this gateway')))
+  if (decisions.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colSpan: 13, class: 'muted' }, 'no requests yet: send one to this gateway')))
 }
 
 function addDecision(d) {
@@ -101,6 +102,7 @@ function renderStats(s) {
   $('window').textContent = '(last ' + Math.round(s.windowMs / 60000) + ' min)'
   renderAggregate($('models'), s.models, 'model', false)
   renderAggregate($('classes'), s.classes, 'class', true)
+  renderTeams(s.teams)
   renderSavings(s.savings)
 }
 

@@ -5,6 +5,10 @@ import { type EscalationRecord, type PipelineEvent, isFinalEvent } from 'switchy
 export interface Decision {
   readonly id: string
   readonly timeMs: number
+  /** The client key's name, null without auth. */
+  readonly client: string | null
+  /** The client key's team, null when the key is in none. */
+  readonly team: string | null
   readonly protocol: string | null
   readonly operation: string | null
   readonly requested: string | null
@@ -78,6 +82,8 @@ export function createDecisionLog(maxDecisions: number): DecisionLog {
     return push({
       id: event.requestId,
       timeMs: event.timeMs - durationMs,
+      client: event.client ?? null,
+      team: event.team ?? null,
       protocol: event.request?.protocol ?? null,
       operation: event.request?.operation ?? null,
       requested: event.request?.model ?? null,

@@ -1,4 +1,4 @@
-/** Telemetry plugin `dashboard`: recent routing decisions, aggregates and GPU savings, served as a live page at /dashboard. */
+/** Telemetry plugin `dashboard`: recent routing decisions, aggregates (per model, class and team) and GPU savings, served as a live page at /dashboard. */
 import * as v from 'valibot'
 import { definePlugin, isCacheHit } from 'switchyard/plugin'
 import type { PluginRoute } from 'switchyard/plugin'
@@ -6,10 +6,12 @@ import { createAggregates } from './aggregates.ts'
 import { createDecisionLog, isFailed } from './decisions.ts'
 import { createFeed } from './feed.ts'
 import { createSavings } from './savings.ts'
+import { createTeamAggregates } from './teams.ts'
 import { CLIENT_JS } from './client.ts'
 import { FEEDBACK_JS } from './client-feedback.ts'
 import { HISTORY_JS } from './client-history.ts'
 import { SAVINGS_JS } from './client-savings.ts'
+import { TEAMS_JS } from './client-teams.ts'
 import { renderPage } from './page.ts'
 import { STYLE_CSS } from './style.ts'
 
@@ -21,7 +23,7 @@ export default definePlugin({
   options: v.strictObject({
     /** Decisions kept for the live feed. */
     maxDecisions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 200),
-    /** Window the per-model and per-class aggregates cover. */
+    /** Window the per-model, per-class and per-team aggregates cover. */
     windowMs: v.optional(Ms, 300_000),
     /** Sparkline points per window. */
     buckets: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(300)), 30),
@@ -34,12 +36,13 @@ export default definePlugin({
   }),
   setup({ options, keep, gateway }) {
     // Decisions, aggregates and totals carry on across config reloads that keep their sizes.
-    const { startedAtMs, decisions, aggregates, totals } = keep(`history ${options.maxDecisions} ${options.windowMs} ${options.buckets}`, () => {
+    const { startedAtMs, decisions, aggregates, teams, totals } = keep(`history ${options.maxDecisions} ${options.windowMs} ${options.buckets}`, () => {
       const startedAtMs = Date.now()
       return {
         startedAtMs,
         decisions: createDecisionLog(options.maxDecisions),
         aggregates: createAggregates(options.windowMs, options.buckets, startedAtMs),
+        teams: createTeamAggregates(options.windowMs, options.buckets, startedAtMs),
         totals: { requests: 0, errors: 0, cacheHits: 0 },
       }
     })
@@ -50,7 +53,7 @@ export default definePlugin({
       const now = Date.now()
       return {
         now, windowMs: options.windowMs, bucketMs: options.windowMs / options.buckets, totals: { ...totals },
-        models: aggregates.rows('model', now), classes: aggregates.rows('class', now),
+        models: aggregates.rows('model', now), classes: aggregates.rows('class', now), teams: teams.rows(now),
         savings: savings.summary(now, gateway.costPerGpuHour),
       }
     }
@@ -58,7 +61,7 @@ export default definePlugin({
     const feed = createFeed({ snapshot, stats, statsIntervalMs: options.statsIntervalMs, maxStreamMs: options.maxStreamMs })
 
     const page = renderPage()
-    const script = CLIENT_JS + FEEDBACK_JS + HISTORY_JS + SAVINGS_JS
+    const script = CLIENT_JS + FEEDBACK_JS + HISTORY_JS + SAVINGS_JS + TEAMS_JS
     const text = (body: string, type: string, status = 200) =>
       new Response(body, { status, headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-cache' } })
     // The page and its assets are public; data (state, events, /health details, explain, and the core's history and
@@ -91,6 +94,7 @@ export default definePlugin({
         if (isFailed(d)) totals.errors++
         if (isCacheHit(d.cache)) totals.cacheHits++
         aggregates.add(d)
+        teams.add(d)
         savings.add(event)
         feed.publish('decision', d)
       },

@@ -57,13 +57,17 @@ export function renderPage(): string {
     <table id="classes" class="stats"></table>
   </section>
   <section class="wide">
+    <h2>Per team</h2>
+    <table id="teams" class="stats"></table>
+  </section>
+  <section class="wide">
     <h2>Live feed</h2>
     <table id="feed">
       <thead><tr>
-        <th>time</th><th title="end of x-switchyard-request-id; hover a row's id for all of it">id</th><th>route</th><th>class</th><th>model</th><th>backend</th><th>cache</th>
+        <th>time</th><th title="end of x-switchyard-request-id; hover a row's id for all of it">id</th><th>client</th><th>route</th><th>class</th><th>model</th><th>backend</th><th>cache</th>
         <th class="num">TTFT</th><th class="num">total</th><th class="num">tokens</th><th>feedback</th><th>reasons</th>
       </tr></thead>
-      <tbody><tr class="empty"><td colspan="12" class="muted">no requests yet: send one to this gateway</td></tr></tbody>
+      <tbody><tr class="empty"><td colspan="13" class="muted">no requests yet: send one to this gateway</td></tr></tbody>
     </table>
   </section>
 </main>

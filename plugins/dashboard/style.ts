@@ -67,5 +67,7 @@ td.model .draft { color: var(--muted); text-decoration: line-through; }
 .badge.audit.fail { background: #4d3b12; color: #f2cc60; }
 #savings { width: auto; }
 #savings td.part { padding-left: 20px; color: var(--muted); }
+.badge.team { margin-left: 4px; font-weight: 500; background: #1d3b5c; color: #a5d6ff; }
+#teams td:first-child .badge.team { margin-left: 0; }
 select { background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; padding: 3px 6px; font: inherit; }
 `

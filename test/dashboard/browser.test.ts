@@ -129,3 +129,39 @@ describe('dashboard feedback and history (needs the core endpoints)', () => {
     expect(problems).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)'])
   }, 20_000)
 })
+
+test('the Per team panel shows each team and "none", and feed and History rows show the client key with its team as a badge, as text', async () => {
+  const key = 'browser-admin-key'
+  const team = '<b>ml</b>'
+  const auth = { keys: [{ name: 'alice', key: 'alice-key-1234', team }, { name: 'bob', key: 'bob-key-12345' }], teams: [{ name: team }] }
+  await using env = await startTwoBackends({ adminKey: key, auth })
+  const aliceId = (await env.ask('add a docstring to this function', 'auto', 'alice-key-1234')).headers.get('x-switchyard-request-id')!
+  await env.ask('add a docstring to this function', 'auto', 'alice-key-1234')
+  const bobId = (await env.ask('write a docstring for foo', 'auto', 'bob-key-12345')).headers.get('x-switchyard-request-id')!
+  await using browser = await openBrowser()
+  const { page, problems } = browser
+  page.on('dialog', (d) => void d.accept(key))
+  await page.goto(`${env.gw.url}/dashboard`)
+
+  const ml = page.locator('#teams tbody tr').first()
+  await ml.waitFor({ timeout: 3_000 })
+  // The team's name is text, not markup: no <b> element anywhere on the page.
+  expect(await ml.locator('td').first().textContent()).toBe(team)
+  expect(await page.locator('b').count()).toBe(0)
+  const cells = await ml.locator('td').allTextContents()
+  expect(cells.slice(1, 3)).toEqual(['2', '2'])
+  expect(cells[4]).toEndWith('67%')
+  expect(await page.locator('#teams tr[data-key="none"] td').nth(1).textContent()).toBe('1')
+
+  const clientOf = (id: string) => feedRow(page, id).locator('td.client')
+  expect(await clientOf(aliceId).textContent()).toBe(`alice${team}`)
+  expect(await clientOf(aliceId).locator('.badge.team').textContent()).toBe(team)
+  expect(await clientOf(bobId).textContent()).toBe('bob')
+
+  await page.click('#tab-history')
+  await page.locator(`#history-table tbody tr[data-id="${aliceId}"] td.client .badge.team`, { hasText: team }).waitFor({ timeout: 3_000 })
+  expect(await page.locator(`#history-table tbody tr[data-id="${bobId}"] td.client`).textContent()).toBe('bob')
+  await page.click('#tab-live')
+  await page.screenshot({ path: join(OUTPUT, 'dashboard-teams.png'), fullPage: true })
+  expect(problems).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)'])
+}, 20_000)

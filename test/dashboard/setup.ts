@@ -12,7 +12,8 @@ export interface TwoBackends {
   readonly smallUrl: string
   /** The OpenAI-compatible simulator serving deepseek-coder:33b. */
   readonly bigUrl: string
-  ask(content: string, model?: string): Promise<Response>
+  /** `key`: a client key, sent as a bearer token. */
+  ask(content: string, model?: string, key?: string): Promise<Response>
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -26,8 +27,10 @@ const VERDICT_AUDITOR = join(import.meta.dir, '../fixtures/plugins/verdict-audit
 export interface TwoBackendsOptions {
   /** The backends sit on GPUs 0 and 1 reported by a fake nvidia-smi. */
   readonly gpus?: boolean
-  /** Data endpoints need it (model endpoints need no key). */
+  /** Data endpoints need it (model endpoints need no key unless `auth` lists keys). */
   readonly adminKey?: string
+  /** The config's `auth` (client keys, teams); `adminKey` is added to it. */
+  readonly auth?: Record<string, unknown>
   /** SIMPLE drafts of route `auto` are audited by the verdict auditor and escalate to MODERATE when they fail. */
   readonly escalate?: boolean
   readonly costPerGpuHour?: number
@@ -41,7 +44,7 @@ export function twoBackendsConfig(smallUrl: string, bigUrl: string, options: Two
       { name: 'vllm', kind: 'openai', url: bigUrl, ...(options.gpus ? { gpu: 1 } : {}) },
     ],
     routes: options.escalate ? { auto: { ...ROUTES.auto, escalate: { auditor: 'verdict-auditor', classes: ['SIMPLE'] } } } : ROUTES,
-    ...(options.adminKey ? { auth: { adminKey: options.adminKey } } : {}),
+    ...(options.adminKey || options.auth ? { auth: { ...options.auth, ...(options.adminKey ? { adminKey: options.adminKey } : {}) } } : {}),
     ...(options.costPerGpuHour === undefined ? {} : { costPerGpuHour: options.costPerGpuHour }),
     // The keyword classifier, not whatever the default is, so prompts land in known classes.
     plugins: [{ use: 'keyword-classifier' }, ...fastProbes, ...(options.gpus ? [fakeGpus] : []), ...(options.escalate ? [{ use: VERDICT_AUDITOR }] : [])],
@@ -57,8 +60,9 @@ export async function startTwoBackends(options: TwoBackendsOptions = {}): Promis
     gw,
     smallUrl: small.url,
     bigUrl: big.url,
-    async ask(content, model = 'auto') {
-      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model, messages: [{ role: 'user', content }] }) })
+    async ask(content, model = 'auto', key) {
+      const headers = key ? { authorization: `Bearer ${key}` } : undefined
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model, messages: [{ role: 'user', content }] }) })
       await res.text()
       return res
     },
