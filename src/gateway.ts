@@ -118,7 +118,7 @@ async function createGeneration(
   const health = createHealthStore(config, createPassiveHealth(log, config.health))
   let deps: GatewayDeps
   const emit = createEmitter(() => deps, log)
-  deps = { config, plugins, health, admission, auth, log, classifications: createBoundedMap(10_000), emit, learning, stateDir: stateDirOf(loaded) }
+  deps = { config, plugins, health, admission, auth, log, classifications: createBoundedMap(10_000), emit, learning, stateDir: stateDirOf(loaded), refresh: () => probes.refresh() }
   const probes = startProbeScheduler(plugins.of('probe'), health, log)
   const waitMs = options.firstProbeWaitMs ?? 3_000
   await Promise.race([probes.firstRound, Bun.sleep(waitMs)])

@@ -92,7 +92,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   let server: ReturnType<typeof Bun.serve>
   try {
-    server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, development: false, fetch: gateway.fetch })
+    // Model blobs (`ollama create` from a GGUF) stream through at any size; generation bodies have their own cap (maxBodyBytes).
+    server = Bun.serve({ port, hostname, idleTimeout: serverConfig.idleTimeoutS, maxRequestBodySize: 2 ** 40, development: false, fetch: gateway.fetch })
   } catch (error) {
     const inUse = (error as { code?: string }).code === 'EADDRINUSE'
     console.error(inUse ? `${hostname}:${port} is already in use; pick another with --port N (or PORT=N)` : `cannot listen on ${hostname}:${port}: ${messageOf(error)}`)

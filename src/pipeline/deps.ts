@@ -22,6 +22,8 @@ export interface GatewayDeps {
   readonly learning: LearningState
   /** Where state is kept (history, classifier versions). */
   readonly stateDir: string
+  /** Runs every probe of this generation now (a model was pulled, created, copied or deleted). */
+  refresh(): Promise<void>
   /** Hands an event to every telemetry plugin; never throws. */
   emit(event: PipelineEvent): void
 }

@@ -91,19 +91,38 @@ export function createModelSpec(name: string): ModelSpec {
 }
 
 /** Ollama names default their tag to `latest`: `llama3.2` and `llama3.2:latest` are one model. */
-function normalizeName(name: string): string {
+export function normalizeName(name: string): string {
   return name.includes(':') ? name : `${name}:latest`
 }
 
 export interface ModelCatalog {
+  /** The models listed now, in the order they arrived. */
   readonly models: readonly ModelSpec[]
   find(name: string): ModelSpec | undefined
+  /** Lists the model under its name, replacing one already there (what a pull, copy or create writes). */
+  add(spec: ModelSpec): void
+  /** Unlists the model; false when it was not there. */
+  remove(name: string): boolean
 }
 
 export function createModelCatalog(names: readonly string[]): ModelCatalog {
-  const models = names.map(createModelSpec)
-  const byName = new Map(models.map((m) => [normalizeName(m.name), m]))
-  return { models, find: (name) => byName.get(normalizeName(name)) }
+  const byName = new Map(names.map(createModelSpec).map((m) => [normalizeName(m.name), m]))
+  let models: readonly ModelSpec[] | undefined
+  return {
+    get models() {
+      return (models ??= [...byName.values()])
+    },
+    find: (name) => byName.get(normalizeName(name)),
+    add(spec) {
+      byName.set(normalizeName(spec.name), spec)
+      models = undefined
+    },
+    remove(name) {
+      const removed = byName.delete(normalizeName(name))
+      if (removed) models = undefined
+      return removed
+    },
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { DEFAULT_OUTPUT_TOKENS } from './generate.ts'
 import { createAnswerMemory } from './judge.ts'
 import { createClock, sleep, waitForAbort } from './latency.ts'
 import { createModelCatalog, DEFAULT_MODELS, startModelRuntime } from './models.ts'
+import { createModelManager, type ModelManager } from './manage.ts'
 import { handleOllamaChat, handleOllamaGenerate, ollamaError } from './ollama.ts'
 import { handlePs, handleShow, handleTags, handleVersion } from './ollama-info.ts'
 import { handleChatCompletions, handleCompletions, handleGetModel, handleListModels, openaiError } from './openai.ts'
@@ -75,6 +76,7 @@ interface Deps {
   readonly ctx: SimContext
   readonly stats: StatsBook
   readonly faults: FaultQueue
+  readonly manage: ModelManager
 }
 
 async function handleGeneration(deps: Deps, req: Request, protocol: Protocol, handler: GenerationHandler): Promise<Response> {
@@ -173,6 +175,8 @@ function route(deps: Deps, req: Request): Response | Promise<Response> {
   if (generation) {
     return req.method === 'POST' ? handleGeneration(deps, req, generation.protocol, generation.handler) : methodNotAllowed()
   }
+  const managed = deps.manage.route(req, path)
+  if (managed) return managed
   if (path.startsWith('/sim/')) return handleAdmin(deps, req, path)
   const read = req.method === 'GET' || req.method === 'HEAD'
   const { ctx } = deps
@@ -208,7 +212,7 @@ export function startSimulator(options: SimulatorOptions = {}): SimHandle {
     answers: options.quality === true ? createAnswerMemory() : undefined,
     nextId: () => ++nextId,
   }
-  const deps: Deps = { ctx, stats: createStatsBook(), faults: createFaultQueue() }
+  const deps: Deps = { ctx, stats: createStatsBook(), faults: createFaultQueue(), manage: createModelManager(ctx) }
   const hostname = options.hostname ?? '127.0.0.1'
   const server = Bun.serve({
     port: options.port ?? 0,
@@ -231,7 +235,9 @@ export function startSimulator(options: SimulatorOptions = {}): SimHandle {
   return {
     url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
     port,
-    models: catalog.models.map((m) => m.name),
+    get models() {
+      return catalog.models.map((m) => m.name)
+    },
     stats: () => deps.stats.snapshot(),
     close,
     [Symbol.asyncDispose]: close,

@@ -120,18 +120,6 @@ describe('Ollama clients through the gateway', () => {
     expect(show.details.parameter_size).toBe('7B')
     expect((await client.version()).version).toMatch(/^\d+\.\d+\.\d+/)
   })
-
-  test('model management (pull, delete, ...) is a clear 501 in Ollama shape, not forwarded', async () => {
-    await using sim = startSimulator({ instant: true })
-    await using gw = await startGateway({ backends: [{ name: 'gpu0', kind: 'ollama', url: sim.url }], plugins: fastProbes })
-    const client = new Ollama({ host: gw.url })
-    await expect(client.pull({ model: 'llama3.2', stream: false })).rejects.toThrow(/does not pull, push, create, copy or delete.*gpu0/)
-    await expect(client.delete({ model: 'qwen2.5-coder:7b' })).rejects.toThrow(/DELETE \/api\/delete/)
-    const res = await fetch(`${gw.url}/api/copy`, { method: 'POST', body: JSON.stringify({ source: 'a', destination: 'b' }) })
-    expect(res.status).toBe(501)
-    expect(Object.keys(await res.json())).toEqual(['error'])
-    expect(sim.stats().requests).toBe(0)
-  })
 })
 
 describe('Ollama legacy embeddings', () => {

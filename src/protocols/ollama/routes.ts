@@ -1,4 +1,4 @@
-/** The Ollama surface: the pipeline on chat/generate/embed, listings merged across backends, errors as `{"error"}`. */
+/** The Ollama surface: the pipeline on chat/generate/embed, listings merged across backends, model management, errors as `{"error"}`. */
 import { Hono } from 'hono'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts'
 import { describeError, ollamaErrorBody } from '../../http/describe-error.ts'
@@ -10,6 +10,7 @@ import { authStage, cacheStage, classifyStage, forwardStage, parseStage, selectS
 import { backendHeaders } from '../../pipeline/upstream.ts'
 import type { ModelInfo } from '../../plugin/types.ts'
 import { readJsonBody } from '../body.ts'
+import { addManagementRoutes } from './manage.ts'
 
 const MODIFIED_AT = new Date().toISOString()
 export const OLLAMA_VERSION = '0.12.0'
@@ -61,7 +62,7 @@ export const ollamaPipelines: Readonly<Record<string, Pipeline>> = {
   '/api/embed': { protocol: 'ollama', stages: [parseStage('ollama', 'embed'), cacheStage, selectStage, forwardStage] },
 }
 
-/** Listings, version and `show`. */
+/** Listings, version, `show` and model management. */
 export function createOllamaRoutes() {
   const app = new Hono<PipelineEnv>()
   app.on(['GET', 'HEAD'], '/api/tags', authStage, (c) => c.json(tags(c.get('deps'))))
@@ -87,19 +88,10 @@ export function createOllamaRoutes() {
     if (!m) throw new ModelNotFoundError(name, knownModels(deps))
     return c.json({ modelfile: '', parameters: '', template: '', details: details(m), model_info: { 'general.parameter_count': m.parameters ?? 0 }, capabilities: ['completion'] })
   })
-  // Model management stays with the model servers: say so, rather than a bare "no such endpoint".
-  app.on(['POST', 'DELETE'], MANAGEMENT_PATHS, authStage, (c) => {
-    const backends = c.get('deps').config.backends.map((b) => b.name).join(', ')
-    return c.json(
-      { error: `switchyard routes to models its backends already serve and does not pull, push, create, copy or delete them (${c.req.method} ${c.req.path}): do that on the backend's own server (configured backends: ${backends}); GET /api/tags lists what they serve` },
-      501,
-    )
-  })
+  addManagementRoutes(app)
   app.onError((error, c) => {
     const e = describeError(error, c.get('deps')?.log)
     return c.json(ollamaErrorBody(e), e.status as 400, e.headers)
   })
   return app
 }
-
-const MANAGEMENT_PATHS = ['/api/pull', '/api/push', '/api/create', '/api/copy', '/api/delete', '/api/blobs/:digest']
