@@ -1,16 +1,11 @@
 /** semantic-cache: answers for prompts that mean the same, by embedding similarity per model, guarded against near misses. */
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
-import type { CacheEntry, ChatRequest } from 'switchyard/plugin'
-import { backendTarget, cosine, embedTexts } from 'switchyard/plugin'
-import { createFactExtractor, sameFacts, type PromptFacts } from './guard.ts'
-
-interface Remembered {
-  readonly vector: Float32Array
-  readonly facts: PromptFacts
-  readonly entry: CacheEntry
-  readonly expiresAt: number
-}
+import type { ChatRequest } from 'switchyard/plugin'
+import { backendTarget, embedTexts } from 'switchyard/plugin'
+import { createFactExtractor } from './guard.ts'
+import { createLocalIndex } from './local-index.ts'
+import { startSharedIndex } from './shared-index.ts'
 
 /** Body fields that are the prompt itself (embedded) or that do not change the answer. */
 const PROMPT_FIELDS = new Set(['messages', 'prompt', 'model', 'stream', 'keep_alive', 'user', 'metadata', 'store'])
@@ -26,6 +21,17 @@ function scopeOf(req: ChatRequest): string {
   return JSON.stringify([req.protocol, req.operation, req.stream, req.model, earlier, last?.role, last?.images ?? 0, params])
 }
 
+/** Entries shared with other gateway instances through Redis; lookups stay in this process. */
+const SharedOptions = v.strictObject({
+  url: v.pipe(v.string(), v.regex(/^(redis|rediss|valkey|valkeys):\/\//, 'expected a redis:// URL')),
+  /** Keys and the channel start with this, then the embedding model and a hash of the embedding backend. */
+  prefix: v.optional(v.string(), 'switchyard:semantic:'),
+  /** Per Redis command and connection attempt: a store never waits longer. */
+  timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 250),
+  /** After a failure, Redis is left alone this long before the next attempt. */
+  reconnectMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1_000),
+})
+
 export default definePlugin({
   name: 'semantic-cache',
   kind: 'cache',
@@ -40,18 +46,28 @@ export default definePlugin({
     /** Characters of the prompt that are embedded (embedding models have small windows); longer prompts are not cached. */
     maxChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 4_000),
     cacheNondeterministic: v.optional(v.boolean(), false),
+    redis: v.optional(SharedOptions),
   }),
-  setup: ({ name, options, gateway, signal: pluginSignal, keep }) => {
+  setup: async ({ name, options, gateway, signal: pluginSignal, keep, log }) => {
     const target = backendTarget(name, options.backend, gateway)
     const extractor = createFactExtractor()
     // Remembered prompts carry on across config reloads while the embedding model and its server stay the same.
-    const { scopes, order, recent } = keep(`store ${target.url} ${options.model}`, () => ({
-      /** Scope -> remembered prompts; the whole store is LRU-bounded by `maxEntries` across scopes. */
-      scopes: new Map<string, Map<string, Remembered>>(),
-      order: new Map<string, string>(),
+    const { index, recent } = keep(`store ${target.url} ${options.model}`, () => ({
+      /** Scope -> remembered prompts, LRU-bounded by `maxEntries` across scopes; with `redis`, a mirror of the shared set. */
+      index: createLocalIndex(),
       /** Vectors from lookups, so storing the answer does not embed the same prompt again. */
       recent: new Map<string, Float32Array>(),
     }))
+    index.trim(options.maxEntries)
+
+    // Vectors from another embedding model or server are meaningless here: they live under their own keys.
+    const embedding = new Bun.CryptoHasher('sha256').update(JSON.stringify([target.kind, target.url, options.model])).digest('hex').slice(0, 12)
+    const shared = options.redis
+      ? await startSharedIndex(
+          { ...options.redis, namespace: `${options.redis.prefix}${options.model}:${embedding}:`, maxEntries: options.maxEntries },
+          index, log,
+        )
+      : undefined
 
     const promptOf = (req: ChatRequest): string | undefined => {
       if (req.operation === 'embed') return undefined
@@ -69,58 +85,30 @@ export default definePlugin({
       return vector
     }
 
-    const forget = (key: string) => {
-      const scope = order.get(key)
-      if (scope === undefined) return
-      order.delete(key)
-      const bucket = scopes.get(scope)
-      bucket?.delete(key)
-      if (bucket?.size === 0) scopes.delete(scope)
-    }
-    const evict = () => {
-      while (order.size > options.maxEntries) forget(order.keys().next().value as string)
-    }
-    evict()
-
     return {
       cacheNondeterministic: options.cacheNondeterministic,
+      stateBackend: shared?.stateBackend,
       async get(key, signal, request) {
         const text = promptOf(request)
         if (text === undefined) return undefined
         const scope = scopeOf(request)
-        const bucket = scopes.get(scope)
-        if (!bucket) return undefined
+        if (!index.hasScope(scope)) return undefined
         const vector = await embed(key, text, signal)
-        const facts = extractor.facts(text)
-        const now = Date.now()
-        let best: { key: string; item: Remembered; similarity: number } | undefined
-        for (const [k, item] of bucket) {
-          if (item.expiresAt <= now) {
-            forget(k)
-            continue
-          }
-          const similarity = cosine(vector, item.vector)
-          if (similarity >= options.threshold && (!best || similarity > best.similarity) && sameFacts(facts, item.facts)) {
-            best = { key: k, item, similarity }
-          }
-        }
-        if (!best) return undefined
-        order.delete(best.key)
-        order.set(best.key, scope)
-        return { ...best.item.entry, similarity: best.similarity }
+        const best = index.find(scope, vector, extractor.facts(text), options.threshold)
+        return best && { ...best.item.entry, similarity: best.similarity }
       },
       async set(key, entry, request) {
         const text = promptOf(request)
         if (text === undefined || entry.status !== 200) return
         const vector = await embed(key, text, pluginSignal)
         const scope = scopeOf(request)
-        forget(key)
-        let bucket = scopes.get(scope)
-        if (!bucket) scopes.set(scope, (bucket = new Map()))
         const { similarity: _, ...stored } = entry
-        bucket.set(key, { vector, facts: extractor.facts(text), entry: stored, expiresAt: Date.now() + options.ttlMs })
-        order.set(key, scope)
-        evict()
+        const item = { vector, facts: extractor.facts(text), entry: stored, expiresAt: Date.now() + options.ttlMs }
+        index.add(key, scope, item, options.maxEntries)
+        await shared?.write(key, scope, item)
+      },
+      async close() {
+        await shared?.close()
       },
     }
   },
