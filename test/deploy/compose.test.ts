@@ -24,6 +24,7 @@ interface ComposeService {
   volumes?: (string | { type?: string; source?: string })[]
   profiles?: string[]
   extra_hosts?: string[]
+  depends_on?: string[] | Record<string, unknown>
   deploy?: { resources?: { reservations?: { devices?: unknown[] } } }
 }
 interface ComposeFile {
@@ -84,7 +85,10 @@ describe('deploy/switchyard.config.json', () => {
     for (const key of config.auth.keys) expect(Object.keys(env)).toContain(key.keyEnv!)
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318')
     expect(env.SWITCHYARD_STATE_DIR).toBe('/var/lib/switchyard')
-    expect(plugins).toEqual(expect.arrayContaining(['otel', 'prometheus', 'redis-cache', 'ollama-probe', 'nvidia-smi-probe', 'sqlite-history']))
+    expect(plugins).toEqual(expect.arrayContaining(['otel', 'prometheus', 'redis-cache', 'ollama-probe', 'nvidia-smi-probe', 'postgres-history']))
+    // The shared history reaches the compose Postgres with the password compose gives it.
+    expect(new URL(String(env.SWITCHYARD_DATABASE_URL).replace('${POSTGRES_PASSWORD:-switchyard-local}', 'x')).hostname).toBe('postgres')
+    expect(Object.keys(composeFile.services.switchyard!.depends_on ?? {}).length ? JSON.stringify(composeFile.services.switchyard!.depends_on) : '').toContain('postgres')
     // Backends: the gpu profile's Ollama by service name, and the host's through host.docker.internal.
     const hosts = config.backends.map((b) => new URL(b.url).hostname)
     expect(hosts).toEqual(['ollama', 'host.docker.internal'])
@@ -95,10 +99,13 @@ describe('deploy/switchyard.config.json', () => {
     expect(readFileSync(join(DEPLOY, 'prometheus/prometheus.yml'), 'utf8')).toContain('"switchyard:3333"')
   })
 
-  test('runs the real gateway CLI: API keys required, decision history in SWITCHYARD_STATE_DIR', async () => {
+  test('runs the real gateway CLI: API keys required; with Redis and Postgres unreachable it serves and says so', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'switchyard-deploy-state-'))
-    // The compose hostnames do not resolve here: backends and Redis are reported down, the gateway still serves.
-    await using gw = await startGatewayProcess(CONFIG, { SWITCHYARD_API_KEY: API_KEY, SWITCHYARD_STATE_DIR: stateDir, OTEL_EXPORTER_OTLP_ENDPOINT: '' })
+    // The compose hostnames do not resolve here: backends, Redis and Postgres are reported down, the gateway still serves.
+    await using gw = await startGatewayProcess(CONFIG, {
+      SWITCHYARD_API_KEY: API_KEY, SWITCHYARD_STATE_DIR: stateDir, OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      SWITCHYARD_DATABASE_URL: 'postgres://switchyard:x@postgres:5432/switchyard',
+    })
     expect((await fetch(`${gw.url}/health/live`)).status).toBe(200)
     const chat = { model: 'auto', messages: [{ role: 'user', content: 'hi' }] }
     const anonymous = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat) })
@@ -106,6 +113,7 @@ describe('deploy/switchyard.config.json', () => {
     expect((await anonymous.json()).error.code).toBe('unauthorized')
     const keyed = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${API_KEY}` } })
     expect(keyed.status).toBe(200)
-    expect(existsSync(join(stateDir, 'switchyard-history.db'))).toBe(true)
+    const health = (await fetch(`${gw.url}/health`).then((r) => r.json())) as { state: { component: string; mode: string }[] }
+    expect(Object.fromEntries(health.state.map((s) => [s.component, s.mode]))).toEqual({ ratelimit: 'local', cache: 'local', history: 'local' })
   })
 })
