@@ -88,7 +88,7 @@ describe('deploy/switchyard.config.json', () => {
     expect(plugins).toEqual(expect.arrayContaining(['otel', 'prometheus', 'redis-cache', 'ollama-probe', 'nvidia-smi-probe', 'postgres-history']))
     // The shared history reaches the compose Postgres with the password compose gives it.
     expect(new URL(String(env.SWITCHYARD_DATABASE_URL).replace('${POSTGRES_PASSWORD:-switchyard-local}', 'x')).hostname).toBe('postgres')
-    expect(Object.keys(composeFile.services.switchyard!.depends_on ?? {}).length ? JSON.stringify(composeFile.services.switchyard!.depends_on) : '').toContain('postgres')
+    expect(JSON.stringify(composeFile.services.switchyard!.depends_on)).toContain('"postgres"')
     // Backends: the gpu profile's Ollama by service name, and the host's through host.docker.internal.
     const hosts = config.backends.map((b) => new URL(b.url).hostname)
     expect(hosts).toEqual(['ollama', 'host.docker.internal'])
