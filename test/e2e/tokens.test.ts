@@ -72,7 +72,7 @@ async function tokenCounters(gw: TestGateway): Promise<Map<string, number>> {
   const text = await (await fetch(`${gw.url}/metrics`)).text()
   const out = new Map<string, number>()
   for (const line of text.split('\n')) {
-    const m = /^switchyard_tokens_total\{model="([^"]*)",backend="([^"]*)",token_type="([^"]*)",estimated="([^"]*)"\} (\S+)$/.exec(line)
+    const m = /^switchyard_tokens_total\{model="([^"]*)",backend="([^"]*)",token_type="([^"]*)",estimated="([^"]*)",team="[^"]*"\} (\S+)$/.exec(line)
     if (m) out.set(`${m[1]} ${m[2]} ${m[3]} ${m[4]}`, Number(m[5]))
   }
   return out
