@@ -2,17 +2,8 @@
 import * as v from 'valibot'
 import { definePlugin } from 'switchyard/plugin'
 import type { CacheEntry } from 'switchyard/plugin'
-import { createRedisConnection, parseJson, redactedUrl, redisStateBackend } from 'switchyard/plugin'
+import { StoredCacheEntry, createRedisConnection, parseJson, redactedUrl, redisStateBackend } from 'switchyard/plugin'
 
-/** What a stored value must look like to be served; anything else (another writer, an old format) is a miss. */
-const StoredEntry = v.object({
-  status: v.number(),
-  contentType: v.string(),
-  model: v.string(),
-  backend: v.string(),
-  chunks: v.array(v.string()),
-  createdAt: v.number(),
-})
 
 export default definePlugin({
   name: 'redis-cache',
@@ -42,7 +33,7 @@ export default definePlugin({
         const raw = await redis.run((c) => c.get(options.prefix + key))
         if (raw === null) return undefined
         // Not JSON parses as undefined, which the schema rejects: a miss.
-        const entry = v.safeParse(StoredEntry, parseJson(raw))
+        const entry = v.safeParse(StoredCacheEntry, parseJson(raw))
         return entry.success ? (entry.output satisfies CacheEntry) : undefined
       },
       async set(key, entry) {

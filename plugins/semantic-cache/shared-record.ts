@@ -1,6 +1,6 @@
 /** The wire format of one semantic-cache entry in Redis (stored value and published message alike). */
 import * as v from 'valibot'
-import { parseJson } from 'switchyard/plugin'
+import { StoredCacheEntry, parseJson } from 'switchyard/plugin'
 import type { Remembered } from './local-index.ts'
 
 /** What another instance (or an older version) wrote must look like this to be used; anything else is ignored. */
@@ -11,14 +11,7 @@ const SharedRecord = v.object({
   /** The unit vector as little-endian float32, base64: a quarter of the size of JSON numbers, and exact. */
   vector: v.pipe(v.string(), v.minLength(1)),
   facts: v.object({ identifiers: v.array(v.string()), numbers: v.array(v.string()), polarity: v.array(v.string()) }),
-  entry: v.object({
-    status: v.number(),
-    contentType: v.string(),
-    model: v.string(),
-    backend: v.string(),
-    chunks: v.array(v.string()),
-    createdAt: v.number(),
-  }),
+  entry: StoredCacheEntry,
   expiresAt: v.number(),
   /** The instance that wrote it, so it skips its own announcements. */
   writer: v.string(),

@@ -13,6 +13,7 @@ export { cosine, embedTexts, type EmbedTarget } from './embed.ts'
 export { createRedisConnection, redactedUrl, redisStateBackend, type RedisConnection, type RedisConnectionOptions } from './redis-connection.ts'
 export { messageOf } from '../errors.ts'
 export { backendTarget, postJson, type BackendTarget } from './backend-target.ts'
+export { StoredCacheEntry } from './cache-entry.ts'
 
 /** `keep` for a plugin set up outside a gateway (a test, a script): nothing outlives the instance. */
 export const keepNothing = <T>(_key: string, create: () => T): T => create()
