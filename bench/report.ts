@@ -120,37 +120,53 @@ function worst(values: number[], pick: 'min' | 'max'): number {
   return pick === 'min' ? Math.min(...finite) : Math.max(...finite)
 }
 
-export function budgets({ results, scenarios, targets, protocols }: ReportInput, full: string): Budget[] {
+/** The budgets of BENCHMARKS.md's table, one verdict line each; rows this run cannot measure say how to. */
+export function budgets({ results, scenarios, targets, protocols }: ReportInput, _full?: string): Budget[] {
   const has = (name: string) => targets.some((t) => t.name === name)
   const rpsRatio = (t: string, s: Scenario) => results.med(t, s.name, 'rps') / results.med('bare', baseOf(s.name), 'rps')
-  const auto = scenarios.filter((s) => s.auto)
-  const named = scenarios.filter((s) => !s.auto)
-  const added = (m: 'p50' | 'p99') => worst(auto.map((s) => results.med(full, s.name, m) - results.med('bare', baseOf(s.name), m)), 'max')
+  const pick = (stream: boolean, auto: boolean) => scenarios.filter((s) => s.stream === stream && s.auto === auto)
   const check = (value: number, ok: (x: number) => boolean) => (Number.isFinite(value) ? ok(value) : undefined)
   const out: Budget[] = []
-  const autoRatio = worst(auto.map((s) => rpsRatio(full, s)), 'min')
-  out.push({ name: `full pipeline (${full}, auto) throughput ≥ 0.8x bare`, value: `${autoRatio.toFixed(2)}x (worst scenario)`, pass: check(autoRatio, (x) => x >= 0.8) })
-  const namedRatio = worst(named.map((s) => rpsRatio(full, s)), 'min')
-  out.push({ name: `named model (${full}) throughput ≥ 0.9x bare`, value: `${namedRatio.toFixed(2)}x (worst scenario)`, pass: check(namedRatio, (x) => x >= 0.9) })
+  const ratioRow = (name: string, target: string, list: readonly Scenario[], min: number) => {
+    if (!has(target) || list.length === 0) return out.push({ name, value: `not measured (no ${target} target or scenario in this run)`, pass: undefined })
+    const r = worst(list.map((s) => rpsRatio(target, s)), 'min')
+    out.push({ name, value: `${r.toFixed(2)}x (worst scenario)`, pass: check(r, (x) => x >= min) })
+  }
+  ratioRow('`default`, named, non-streamed ≥ 0.70x bare', 'default', pick(false, false), 0.7)
+  ratioRow('`default`, `auto`, non-streamed ≥ 0.60x', 'default', pick(false, true), 0.6)
+  ratioRow('`default`, streams from a zero-delay upstream, named ≥ 0.60x', 'default', pick(true, false), 0.6)
+  ratioRow('`default`, streams from a zero-delay upstream, `auto` ≥ 0.50x', 'default', pick(true, true), 0.5)
+  ratioRow('tracing on, every request sampled (`cache+otel`), named ≥ 0.50x', 'cache+otel', pick(false, false), 0.5)
+  ratioRow('tracing on, `auto` ≥ 0.42x', 'cache+otel', pick(false, true), 0.42)
+  out.push({ name: '`default`, streams from a slow upstream ≥ 0.92x', value: 'not measured by this bench (its slow-upstream streams measure time to first chunk, below)', pass: undefined })
+  if (has('cache') && has('cache+otel')) {
+    const traced = worst(scenarios.map((s) => results.med('cache+otel', s.name, 'cpuUs') - results.med('cache', s.name, 'cpuUs')), 'max')
+    out.push({ name: 'CPU tracing adds per request (cache+otel minus cache, same run) ≤ 40 µs', value: `${signedUs(traced)} µs (worst scenario)`, pass: check(traced, (x) => x <= 40) })
+  } else out.push({ name: 'CPU tracing adds per request ≤ 40 µs', value: 'not measured (needs the cache and cache+otel targets)', pass: undefined })
   if (has('portkey')) {
-    const vs = worst(scenarios.filter((s) => s.protocol === 'openai').map((s) => results.med(full, s.name, 'rps') / results.med('portkey', baseOf(s.name), 'rps')), 'min')
-    out.push({ name: `≥ 20x Portkey's throughput (${full} vs portkey, OpenAI)`, value: `${vs.toFixed(1)}x (worst scenario)`, pass: check(vs, (x) => x >= 20) })
-  } else out.push({ name: "≥ 20x Portkey's throughput", value: 'not measured (run with --peer portkey)', pass: undefined })
+    const openai = scenarios.filter((s) => s.protocol === 'openai')
+    for (const [target, min] of [['default', 20], ['cache+otel', 15]] as const) {
+      const vs = worst(openai.map((s) => results.med(target, s.name, 'rps') / results.med('portkey', baseOf(s.name), 'rps')), 'min')
+      out.push({ name: `against Portkey on Node, same run: \`${target}\` ≥ ${min}x`, value: `${vs.toFixed(1)}x (worst OpenAI scenario)`, pass: check(vs, (x) => x >= min) })
+    }
+  } else out.push({ name: 'against Portkey (≥ 20x `default`, ≥ 15x with tracing)', value: 'not measured (run with --peer portkey)', pass: undefined })
+  const ttfbAdded = worst(protocols.map((p) => median(results.streams.get(`default|${p}`)?.ttfbUs ?? []) - median(results.streams.get(`bare|${p}`)?.ttfbUs ?? [])), 'max')
+  const buffered = protocols.some((p) => {
+    const st = results.streams.get(`default|${p}`)
+    return st ? isBuffered(median(st.ttfbUs), median(st.totalUs)) : false
+  })
+  out.push({ name: 'time to first byte added at light load, p50 (`default`, streams not buffered) ≤ 300 µs', value: `${buffered ? 'BUFFERED; ' : ''}${signedUs(ttfbAdded)} µs (worst protocol)`, pass: check(ttfbAdded, (x) => x <= 300 && !buffered) })
+  const added = (m: 'p50' | 'p99') => worst(scenarios.map((s) => results.med('default', s.name, m) - results.med('bare', baseOf(s.name), m)), 'max')
   const p50 = added('p50')
   const p99 = added('p99')
-  out.push({ name: `added latency p50 ≤ 100 µs (${full}, auto, light load)`, value: `${signedUs(p50)} µs (worst scenario)`, pass: check(p50, (x) => x <= 100) })
-  out.push({ name: `added latency p99 ≤ 500 µs (${full}, auto, light load)`, value: `${signedUs(p99)} µs (worst scenario)`, pass: check(p99, (x) => x <= 500) })
-  const ttfbAdded = worst(protocols.map((p) => median(results.streams.get(`${full}|${p}`)?.ttfbUs ?? []) - median(results.streams.get(`bare|${p}`)?.ttfbUs ?? [])), 'max')
-  const buffered = protocols.some((p) => {
-    const s = results.streams.get(`${full}|${p}`)
-    return s ? isBuffered(median(s.ttfbUs), median(s.totalUs)) : false
-  })
-  out.push({ name: `streams not buffered; added TTFB p50 ≤ 100 µs (${full})`, value: `${buffered ? 'BUFFERED; ' : ''}${signedUs(ttfbAdded)} µs (worst protocol)`, pass: check(ttfbAdded, (x) => x <= 100 && !buffered) })
+  out.push({ name: 'light-load latency added, p50 (`default`) ≤ 150 µs', value: `${signedUs(p50)} µs (worst scenario)`, pass: check(p50, (x) => x <= 150) })
+  out.push({ name: 'light-load latency added, p99 (`default`) ≤ 1 ms', value: `${signedUs(p99)} µs (worst scenario)`, pass: check(p99, (x) => x <= 1_000) })
   const gateways = targets.filter((t) => t.name !== 'bare' && t.name !== 'portkey').map((t) => t.name)
   const idle = worst(gateways.map((g) => median(results.memory.get(g)?.idleKb ?? [])), 'max')
   const peak = worst(gateways.map((g) => median(results.memory.get(g)?.peakKb ?? [])), 'max')
   out.push({ name: 'RSS idle ≤ 80 MB (worst gateway config)', value: `${mb(idle)} MB`, pass: check(idle, (x) => x <= 80 * 1024) })
-  out.push({ name: 'RSS ≤ 200 MB with 1,000 open streams (worst gateway config)', value: `${mb(peak)} MB`, pass: check(peak, (x) => x <= 200 * 1024) })
+  out.push({ name: 'RSS with 1,000 open streams ≤ 160 MB (worst gateway config)', value: `${mb(peak)} MB`, pass: check(peak, (x) => x <= 160 * 1024) })
+  out.push({ name: 'classification of a 50-turn, 100 KB conversation, p99 ≤ 300 µs', value: 'measured by `bun run bench --micro` (see Micro-benchmarks)', pass: undefined })
   return out
 }
 

@@ -168,9 +168,9 @@ async function run(fleet: Fleet): Promise<void> {
   const full = targets.some((t) => t.name === 'cache+otel') ? 'cache+otel' : 'default'
   const tables = renderTables(input)
   const verdicts = renderBudgets(budgets(input, full))
-  console.log(`${tables}\n\n#### Budgets (issue)\n${verdicts}`)
+  console.log(`${tables}\n\n#### Budgets\n${verdicts}`)
   if (flags.write) {
-    await writeResults(join(import.meta.dir, '..', 'BENCHMARKS.md'), `${tables}\n\n#### Budgets (issue)\n${verdicts}`)
+    await writeResults(join(import.meta.dir, '..', 'BENCHMARKS.md'), `${tables}\n\n#### Budgets\n${verdicts}`)
     log('BENCHMARKS.md updated')
   }
 }
