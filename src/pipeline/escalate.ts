@@ -82,6 +82,12 @@ async function generateDraft(ctx: RequestContext, selection: Selection): Promise
     onEnd: (e) => (end = e),
   })
   if (!end || forwarded.text === undefined) throw new Error('the draft ended without an answer')
+  // A body that is not JSON cannot be audited or replayed: a failed draft.
+  try {
+    JSON.parse(forwarded.text)
+  } catch {
+    throw new Error(`backend "${end.backend}" sent a draft that is not JSON`)
+  }
   const gpuSeconds = ctx.deps.learning.gpu.measure(end.model, figuresOf(ctx, end, false))
   return { selection: { ...selection, model: end.model, backend: end.backend }, end, text: forwarded.text, gpuSeconds }
 }

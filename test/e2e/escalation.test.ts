@@ -112,6 +112,28 @@ describe('buffer mode', () => {
     }
   })
 
+  test('an Ollama client of an OpenAI-kind backend gets the draft translated and replayed as NDJSON, and the escalation too', async () => {
+    await using sim = startSimulator({ instant: true })
+    await using gw = await startGateway({
+      backends: [{ name: 'vllm', kind: 'openai', url: sim.url }],
+      routes: { auto: { SIMPLE: [SMALL], MODERATE: [LARGE], escalate: { auditor: 'verdict-auditor', classes: ['SIMPLE'] } } },
+      plugins: [CLASSIFIER, AUDITOR, ...fastProbes],
+    })
+    await until(() => gw.gateway.deps.health.modelNames().length >= 2, 3_000, 'models discovered')
+    const ollama = new Ollama({ host: gw.url })
+    for (const [content, model] of [['say hi', SMALL], ['say hi [fail-draft]', LARGE]] as const) {
+      let text = ''
+      let last: { done: boolean; eval_count?: number; done_reason?: string } | undefined
+      for await (const part of await ollama.chat({ model: 'auto', stream: true, messages: [{ role: 'user', content }] })) {
+        expect(part.model).toBe(model)
+        text += part.message.content
+        last = part
+      }
+      expect(text).toStartWith(`[${model}]`)
+      expect(last).toMatchObject({ done: true, done_reason: 'stop', eval_count: expect.any(Number) })
+    }
+  })
+
   test('maxEscalations 2 climbs two classes when both drafts fail the audit', async () => {
     await using t = await checkedGateway({ maxEscalations: 2 })
     const res = await chat(t.gw.url, 'fix it [fail-draft]')
