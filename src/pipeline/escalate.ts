@@ -14,7 +14,7 @@ import type { LoadedPlugin } from '../plugin/load.ts'
 import { type AuditRecord, type BackendView, type ChatRequest, type EscalationRecord, type GpuUse, type Selection, TASK_CLASSES, type TaskClass, classRank } from '../plugin/types.ts'
 import { traceAudit } from '../telemetry/decision.ts'
 import { CANCELLED } from './body-end.ts'
-import { storeEntry } from './cache.ts'
+import { replayEntry, storeEntry } from './cache.ts'
 import type { RequestContext } from './context.ts'
 import { withDeadline } from './deadlines.ts'
 import { type ForwardEnd, type Forwarded, contentTypeFor, forward } from './forward.ts'
@@ -50,8 +50,9 @@ export function escalationOf(ctx: RequestContext): EscalationPlan | undefined {
 interface Draft {
   readonly selection: Selection
   readonly end: ForwardEnd
-  /** The body in the client's protocol, non-streamed shape. */
+  /** The body in the client's protocol, non-streamed shape, and that body parsed. */
   readonly text: string
+  readonly json: Record<string, unknown>
   readonly gpuSeconds: number
 }
 
@@ -82,20 +83,22 @@ async function generateDraft(ctx: RequestContext, selection: Selection): Promise
     onEnd: (e) => (end = e),
   })
   if (!end || forwarded.text === undefined) throw new Error('the draft ended without an answer')
-  // A body that is not JSON cannot be audited or replayed: a failed draft.
+  // A body that is not a JSON object cannot be audited or replayed: a failed draft.
+  let json: unknown
   try {
-    JSON.parse(forwarded.text)
+    json = JSON.parse(forwarded.text)
   } catch {
-    throw new Error(`backend "${end.backend}" sent a draft that is not JSON`)
+    json = undefined
   }
+  if (!json || typeof json !== 'object') throw new Error(`backend "${end.backend}" sent a draft that is not JSON`)
   const gpuSeconds = ctx.deps.learning.gpu.measure(end.model, figuresOf(ctx, end, false))
-  return { selection: { ...selection, model: end.model, backend: end.backend }, end, text: forwarded.text, gpuSeconds }
+  return { selection: { ...selection, model: end.model, backend: end.backend }, end, text: forwarded.text, json: json as Record<string, unknown>, gpuSeconds }
 }
 
 /** The auditor's verdict on a draft: a throw or a timeout is `skipped` (the draft passes) with the reason. */
 async function audit(ctx: RequestContext, plan: EscalationPlan, draft: Draft): Promise<AuditRecord & { gpuSeconds: number }> {
   const { auditor, escalate } = plan
-  const answer = answerOf(ctx.request, draft.end.model, draft.text)
+  const answer = answerOf(ctx.request, draft.end.model, draft.json)
   const base = { auditor: auditor.name, model: draft.end.model, threshold: escalate.threshold }
   let gpuSeconds = 0
   const run = async (): Promise<AuditRecord> => {
@@ -149,31 +152,21 @@ function feedTap(body: ReadableStream<Uint8Array>, tap: FlightTap | undefined): 
   })
 }
 
-/** Sends a whole draft: as it is, or replayed as the client's stream; stored in the cache like any answer. */
+/** Sends a whole draft: as it is, or replayed as the client's stream (as a cache entry is); stored in the cache like any answer. */
 function sendDraft(ctx: RequestContext, draft: Draft, extras: AnswerExtras): Response {
   const { request, deps, target } = ctx
-  const headers = answerHeaders(ctx, draft.selection, [], extras)
-  const contentType = contentTypeFor(request)
-  const frames = request.stream ? streamFrames(request, draft.text) : [draft.text]
-  const key = ctx.cacheStore ? ctx.cacheKey : undefined
-  if (key) storeEntry(deps, key, { status: 200, contentType, model: draft.end.model, backend: draft.end.backend, chunks: frames, createdAt: Date.now() }, request, target)
+  const chunks = request.stream ? streamFrames(request, draft.json) : [draft.text]
+  const entry = { status: 200, contentType: contentTypeFor(request), model: draft.end.model, backend: draft.end.backend, chunks, createdAt: Date.now() }
+  if (ctx.cacheStore && ctx.cacheKey) storeEntry(deps, ctx.cacheKey, entry, request, target)
   finishAnswer(ctx, draft.end, extras, draft.gpuSeconds, !request.stream)
+  const res = replayEntry(entry, request, answerHeaders(ctx, draft.selection, [], extras))
+  const headers = Object.fromEntries(res.headers)
   if (!request.stream) {
-    ctx.answer = { headers: { 'content-type': contentType, ...headers }, text: draft.text }
-    return new Response(draft.text, { status: 200, headers: { 'content-type': contentType, ...headers } })
+    ctx.answer = { headers, text: draft.text }
+    return res
   }
-  const encoder = new TextEncoder()
-  let i = 0
-  const replay = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const frame = frames[i++]
-      if (frame === undefined) controller.close()
-      else controller.enqueue(encoder.encode(frame))
-    },
-  })
-  const all = { 'content-type': contentType, 'cache-control': 'no-cache', ...headers }
-  ctx.answer = { headers: all }
-  return new Response(feedTap(replay, ctx.flightTap), { status: 200, headers: all })
+  ctx.answer = { headers }
+  return new Response(feedTap(res.body!, ctx.flightTap), { status: 200, headers })
 }
 
 /** A backend for the next class other than the draft's (and off its GPUs when the config says which): parallel's second generation. */

@@ -35,14 +35,8 @@ function firstChoice(json: Json): Json | undefined {
   return Array.isArray(choices) ? (choices[0] as Json | undefined) : undefined
 }
 
-/** What an auditor reads of a whole answer in the client's protocol: its text, finish reason and output tokens. */
-export function answerOf(request: ChatRequest, model: string, body: string): AuditAnswer & { readonly toolCalls: boolean } {
-  let json: Json
-  try {
-    json = JSON.parse(body) as Json
-  } catch {
-    return { text: '', model, toolCalls: false, clientLimit: maxOutputTokens(request) }
-  }
+/** What an auditor reads of a whole answer (its JSON, in the client's protocol): text, finish reason, output tokens. */
+export function answerOf(request: ChatRequest, model: string, json: Json): AuditAnswer & { readonly toolCalls: boolean } {
   const choice = firstChoice(json)
   const message = (choice?.message ?? json.message) as Json | undefined
   const text = typeof message?.content === 'string' ? message.content : typeof choice?.text === 'string' ? choice.text : typeof json.response === 'string' ? json.response : ''
@@ -91,8 +85,7 @@ function ollamaFrames(request: ChatRequest, json: Json): string[] {
   return out
 }
 
-/** The frames of `body` (a whole answer in the client's protocol) as the stream the client asked for. */
-export function streamFrames(request: ChatRequest, body: string): string[] {
-  const json = JSON.parse(body) as Json
+/** The frames of a whole answer (its JSON, in the client's protocol) as the stream the client asked for. */
+export function streamFrames(request: ChatRequest, json: Json): string[] {
   return request.protocol === 'openai' ? openAIFrames(request, json) : ollamaFrames(request, json)
 }
