@@ -52,3 +52,13 @@ export function preferBackend(selection: Selection, prior: Conversation | undefi
   const [chosen] = options.splice(i, 1)
   return { ...chosen!, fallbacks: options, reasons: [`affinity: ${chosen!.model}@${chosen!.backend} served this conversation`, ...selection.reasons] }
 }
+
+/** Records this turn of a conversation: the class it reached and where it was answered. */
+export function noteTurn(
+  conversations: Conversations,
+  conversation: { readonly key: string; readonly prior: Conversation | undefined },
+  label: Conversation['label'],
+  answered: { readonly backend: string; readonly model: string },
+): void {
+  conversations.set(conversation.key, { label, backend: answered.backend, model: answered.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now() })
+}

@@ -4,7 +4,7 @@ import { type Lookup, cacheKey, cacheRuntime, eligibleCaches, followFlight, look
 import { CANCELLED } from './body-end.ts'
 import type { RequestContext, Stage } from './context.ts'
 import type { PipelineEnv } from './env.ts'
-import { conversationKey, conversationOf, holdClass, preferBackend } from './affinity.ts'
+import { conversationKey, conversationOf, holdClass, noteTurn, preferBackend } from './affinity.ts'
 import { type ForwardEnd, forward } from './forward.ts'
 import { type GenerationFigures, accountGpu } from './gpu-time.ts'
 import { escalationOf, forwardChecked } from './escalate.ts'
@@ -171,11 +171,7 @@ export const selectStage: Stage = async function select(ctx, next) {
   const { conversation } = ctx
   const selected = await traceSelect(ctx, candidates.models, classification, () => selectBackend(deps, request, target, classification, candidates, ctx.signal))
   const selection = conversation ? preferBackend(selected, conversation.prior) : selected
-  if (conversation && classification) {
-    deps.learning.conversations.set(conversation.key, {
-      label: classification.label, backend: selection.backend, model: selection.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now(),
-    })
-  }
+  if (conversation && classification) noteTurn(deps.learning.conversations, conversation, classification.label, selection)
   ctx.selection = selection
   deps.emit({ stage: 'select', requestId: ctx.requestId, timeMs: Date.now(), selection, backend: selection.backend, model: selection.model })
   return next()
@@ -243,11 +239,7 @@ export function finishAnswer(ctx: RequestContext, end: ForwardEnd, extras: Answe
   if (fire) bodyEnd.fire(end.cancelled ? CANCELLED : end.ok ? undefined : { error: new Error(end.error ?? 'upstream failed'), type: ERROR_TYPE_STREAM })
   // An escalated conversation continues at the class that answered it (it never steps down).
   const { conversation } = ctx
-  if (extras.escalation && conversation && end.ok) {
-    deps.learning.conversations.set(conversation.key, {
-      label: extras.escalation.label, backend: end.backend, model: end.model, turns: (conversation.prior?.turns ?? 0) + 1, seenMs: Date.now(),
-    })
-  }
+  if (extras.escalation && conversation && end.ok) noteTurn(deps.learning.conversations, conversation, extras.escalation.label, end)
   const overhead = (classification?.gpuSeconds ?? 0) + (extras.auditGpuSeconds ?? 0)
   const route = target.kind === 'route' ? target.route : undefined
   const account = accountGpu(deps.learning.gpu, deps.health, route, end.ok ? end : undefined, uses, overhead)
