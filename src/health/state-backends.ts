@@ -1,7 +1,7 @@
 /**
- * Shared state (rate limits in Redis, a Redis cache, a Postgres history) never degrades silently: what each part
- * uses now (`shared`, or `local` while its store is away), for /health and `switchyard_state_backend`, and a
- * warning in the log when a part goes local and again each minute while it stays so.
+ * Shared state (rate limits in Redis, and each plugin's `stateBackend`: a Redis cache, a Postgres history) never
+ * degrades silently: what each part uses now (`shared`, or `local` while its store is away), for /health and
+ * `switchyard_state_backend`, and a warning in the log when a part goes local and again each minute while it stays so.
  */
 import type { GatewayDeps } from '../pipeline/deps.ts'
 import type { Logger, StateBackend } from '../plugin/types.ts'
@@ -13,13 +13,7 @@ export function stateBackends(deps: Pick<GatewayDeps, 'auth' | 'plugins'>): Stat
   if (limits) out.push(limits)
   for (const p of deps.plugins.all) {
     const own = p.instance.stateBackend?.()
-    if (own) {
-      out.push(own)
-      continue
-    }
-    // A history store that says it is shared (or fell back to local) is one too.
-    const history = p.kind === 'history' ? (p.instance as { state?(): { mode: string; failing: boolean } }).state?.() : undefined
-    if (history?.mode === 'shared' || history?.mode === 'local') out.push({ component: 'history', mode: history.mode })
+    if (own) out.push(own)
   }
   return out
 }
