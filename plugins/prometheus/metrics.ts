@@ -62,6 +62,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     estimatedInputTokens: tokens.bind({ model, backend, token_type: 'input', estimated: 'true', team }),
     estimatedOutputTokens: tokens.bind({ model, backend, token_type: 'output', estimated: 'true', team }),
     fallbacks: fallbacks.bind({ route, model, backend }),
+    gpuSeconds: gpuSeconds.bind({ model, backend, team }),
   })
   const seriesOf = (route: string, cls: string, model: string, backend: string, status: number, team: string) => {
     const key = `${route}\u0000${cls}\u0000${model}\u0000${backend}\u0000${status}\u0000${team}`
@@ -87,12 +88,14 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
   }
 
   /** Audits, escalations, GPU time and savings of a finished request. */
-  function account(e: PipelineEvent, costPerGpuHour: number | undefined): void {
+  /** `answer`: the response's own series, which the answering generation's GPU time moves without a lookup. */
+  function account(e: PipelineEvent, answer: ReturnType<typeof bundle>, costPerGpuHour: number | undefined): void {
     const route = e.route ?? ''
     for (const a of e.audits ?? []) audits.inc({ route, class: e.classification?.label ?? '', outcome: a.outcome })
     if (e.escalation) escalations.inc({ from_model: e.escalation.from, to_model: e.escalation.to, reason: e.escalation.reason })
     for (const use of e.gpu ?? []) {
-      gpuSeconds.inc({ model: use.model, backend: use.backend, team: e.team ?? NO_TEAM }, use.seconds)
+      if (use.model === e.model && use.backend === e.backend) answer.gpuSeconds.inc(use.seconds)
+      else gpuSeconds.inc({ model: use.model, backend: use.backend, team: e.team ?? NO_TEAM }, use.seconds)
       if (use.role !== 'answer') wasted.inc({ route, reason: use.role === 'rejected' ? 'rejected_draft' : 'cancelled' }, use.seconds)
     }
     if (e.overheadGpuSeconds) wasted.inc({ route, reason: 'checks' }, e.overheadGpuSeconds)
@@ -166,7 +169,7 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           if (e.inputTokens !== undefined) (e.tokensEstimated ? b.estimatedInputTokens : b.inputTokens).inc(e.inputTokens)
           if (e.outputTokens !== undefined) (e.tokensEstimated ? b.estimatedOutputTokens : b.outputTokens).inc(e.outputTokens)
           if (e.fallbackCount) b.fallbacks.inc(e.fallbackCount)
-          if (e.gpu || e.audits) account(e, costPerGpuHour)
+          if (e.gpu || e.audits) account(e, b, costPerGpuHour)
           return
         }
         default:
