@@ -21,7 +21,15 @@ const USAGE = `usage: bun run bench [--quick] [--rounds N] [--scenario NAME[,NAM
   --write          replace the results section of BENCHMARKS.md
   --micro          run the micro-benchmarks (bench/micro.ts) instead
   --history        measure what recording each decision in the history costs (bench/history.ts) instead
-  --retrain        request latency while the classifier retrains on the same gateway (bench/retrain.ts) instead`
+  --retrain        request latency while the classifier retrains on the same gateway (bench/retrain.ts) instead
+  --profile        where one gateway's CPU per request goes, by thread and (with --cpu-prof) by part of the code
+                   (bench/profile.ts; its own flags: --config NAME --scenario NAME --warm S --seconds S --rounds N --cpu-prof)`
+
+// --profile takes its own flags: hand the whole command line over.
+if (Bun.argv.includes('--profile')) {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, 'profile.ts'), ...Bun.argv.slice(2)], { stdout: 'inherit', stderr: 'inherit' })
+  process.exit(await proc.exited)
+}
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
