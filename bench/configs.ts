@@ -1,5 +1,5 @@
 /** The gateway configs under test. */
-import { EXPLICIT_MODEL, HOLD_MODEL, TTFB_MODEL } from './scenarios.ts'
+import { EXPLICIT_MODEL, HOLD_MODEL, SLOW_ROUTE, TTFB_MODEL } from './scenarios.ts'
 
 export interface GatewayVariant {
   /** Column name: `default`, `cache+otel`, `cache`. */
@@ -36,6 +36,7 @@ export function gatewayConfig(variant: GatewayVariant, up: Upstreams, port: numb
     models: { [TTFB_MODEL]: { backends: ['slow'] }, [HOLD_MODEL]: { backends: ['slow'] } },
     routes: {
       auto: { SIMPLE: [EXPLICIT_MODEL], MODERATE: ['qwen2.5-coder:7b', EXPLICIT_MODEL], COMPLEX: ['deepseek-coder:33b', 'qwen2.5-coder:7b'] },
+      [SLOW_ROUTE]: { SIMPLE: [TTFB_MODEL], MODERATE: [TTFB_MODEL], COMPLEX: [TTFB_MODEL] },
     },
     ...(variant.plugins ? { plugins: variant.plugins } : {}),
   }

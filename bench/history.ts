@@ -74,4 +74,4 @@ for (const [name, request] of Object.entries(shapes)) {
   const [b, p, w] = [med(base), med(path), med(write)]
   console.log(`| ${name} | ${b.toFixed(2)} | ${(p - b).toFixed(2)} | ${w.toFixed(2)} | ${(p - b + w).toFixed(2)} |`)
 }
-console.log(`\nbudget: <= 10 µs of CPU per request for recording (issue: decision history)`)
+console.log(`\nbudget: <= 10 µs of CPU per request for recording (the decision history's budget)`)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Target } from './fleet.ts'
 import type { LoadJob, LoadResult } from './load-args.ts'
 import { BUN_ENV, LOAD_CORE, cpuMsOf, pinned, rssKbOf } from './processes.ts'
-import { HOLD_MODEL, MARKER, type Protocol, type Scenario, TTFB_MODEL, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
+import { HOLD_MODEL, MARKER, type Protocol, SLOW_ROUTE, type Scenario, TTFB_MODEL, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
 import { hasWrk, runWrk } from './wrk.ts'
 
 export interface Throughput {
@@ -81,6 +81,17 @@ export async function measureFirstByte(target: Target, protocol: Protocol, count
   const template = bodyTemplate(protocol, TTFB_MODEL, true, limit)
   const r = await runLoad({ mode: 'ttfb', url: target.slowUrl + pathOf(protocol), template, headers: target.slowHeaders, count, connections: 4 })
   return { ttfbUs: r.latencyUs.p50, totalUs: r.totalUs?.p50 ?? Number.NaN, errors: r.errors }
+}
+
+/**
+ * Stream throughput from the slow upstream: `count` streams of ~0.8 s started at once (named, or `auto` through a
+ * route to the slow model), streams a second over the whole batch. The upstream sets the pace; what the gateway adds
+ * to it shows as a lower rate.
+ */
+export async function measureSlowStreams(target: Target, protocol: Protocol, auto: boolean, count: number): Promise<{ perSecond: number; errors: number }> {
+  const model = auto && target.kind === 'gateway' ? SLOW_ROUTE : TTFB_MODEL
+  const r = await runLoad({ mode: 'hold', url: target.slowUrl + pathOf(protocol), template: bodyTemplate(protocol, model, true), headers: target.slowHeaders, count })
+  return { perSecond: r.requests / (r.durationMs / 1000), errors: r.errors }
 }
 
 export interface OpenStreams {

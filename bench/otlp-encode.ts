@@ -8,7 +8,7 @@ import { median } from './summary.ts'
 const exporter = new InMemorySpanExporter()
 const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }).getTracer('switchyard', '0.1.0')
 /** What one `auto` request exports: SERVER, cache.lookup, router.classify, router.select, CLIENT. */
-for (let i = 0; i < 128; i++) {
+const makeSpans = (i: number) => {
   const server = tracer.startSpan('POST /v1/chat/completions', { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'http.route': '/v1/chat/completions', 'url.path': '/v1/chat/completions', 'switchyard.request_id': `req-${i}-abcdef`, 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'auto' } })
   const ctx = trace.setSpan(ROOT_CONTEXT, server)
   tracer.startSpan('cache.lookup', { attributes: { 'switchyard.cache': 'miss' } }, ctx).end()
@@ -21,6 +21,17 @@ for (let i = 0; i < 128; i++) {
   server.setAttributes({ 'switchyard.cache': 'miss', 'switchyard.fallback_count': 0, 'http.response.status_code': 200 })
   server.end()
 }
+/** The SDK's own cost of a request's spans (start, attributes, events, end into a processor), the floor under any encoder. */
+for (let i = 0; i < 20_000; i++) makeSpans(i)
+exporter.reset()
+const makeRounds: number[] = []
+for (let r = 0; r < 15; r++) {
+  const t = Bun.nanoseconds()
+  for (let i = 0; i < 2_000; i++) makeSpans(i)
+  makeRounds.push((Bun.nanoseconds() - t) / 2_000 / 1e3)
+  exporter.reset()
+}
+for (let i = 0; i < 128; i++) makeSpans(i)
 const spans = exporter.getFinishedSpans()
 const time = (encode: () => unknown) => {
   const rounds: number[] = []
@@ -37,4 +48,5 @@ for (let warm = 0; warm < 50; warm++) {
 }
 const sdk = time(() => ProtobufTraceSerializer.serializeRequest(spans))
 const lean = time(() => encodeTraceRequest(spans))
+console.log(`SDK spans of one auto request (5 spans, ~35 attributes, made and ended into a processor): ${median(makeRounds).toFixed(1)} µs`)
 console.log(`OTLP protobuf encoding of ${spans.length} spans (5 a request): SDK ${sdk.toFixed(2)} µs/span (${(sdk * 5).toFixed(1)} µs a request), lean ${lean.toFixed(2)} µs/span (${(lean * 5).toFixed(1)} µs a request): ${(sdk / lean).toFixed(2)}x faster`)

@@ -46,6 +46,17 @@ export class Results {
   readonly cells = new Map<string, CellSamples>()
   readonly streams = new Map<string, StreamSamples>()
   readonly memory = new Map<string, MemorySamples>()
+  /** Streams a second from the slow upstream, by `target|protocol[-auto]`. */
+  readonly slowStreams = new Map<string, number[]>()
+  /** The default classifier on a 50-turn, 100 KB conversation (µs), when measured. */
+  longClassification?: { readonly p50: number; readonly p99: number; readonly chars: number }
+
+  slow(target: string, kind: string): number[] {
+    const key = `${target}|${kind}`
+    let list = this.slowStreams.get(key)
+    if (!list) this.slowStreams.set(key, (list = []))
+    return list
+  }
 
   cell(target: string, scenario: string): CellSamples {
     const key = `${target}|${scenario}`

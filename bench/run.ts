@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import { join } from 'node:path'
 import { type Fleet, type Target, startFleet } from './fleet.ts'
-import { measureFirstByte, measureLatency, measureOpenStreams, measureThroughput, preflight, warmSlowModels } from './measure.ts'
+import { measureFirstByte, measureLatency, measureOpenStreams, measureSlowStreams, measureThroughput, preflight, warmSlowModels } from './measure.ts'
+import { measureLongClassification } from './classify-long.ts'
 import { cpuModel, hasTaskset, rssKbOf } from './processes.ts'
 import { type ReportTarget, budgets, renderBudgets, renderTables, skip } from './report.ts'
 import { Results, type RunInfo } from './results.ts'
@@ -73,6 +74,8 @@ const connections = Number(flags.connections)
 const ratePerSecond = Number(flags.rate)
 const openStreams = Number(flags.streams)
 const firstByteCount = quick ? 12 : 24
+/** Streams started at once per slow-upstream throughput run. */
+const SLOW_STREAMS = 128
 const filters = flags.scenario?.split(',').map((f) => f.trim()).filter(Boolean)
 const scenarios = SCENARIOS.filter((s) => !filters || filters.some((f) => s.name.includes(f)))
 if (scenarios.length === 0) {
@@ -149,6 +152,18 @@ async function run(fleet: Fleet): Promise<void> {
         st.errors += f.errors
       }
     }
+    log(`round ${round}/${rounds}: stream throughput from the slow upstream (${SLOW_STREAMS} at once)`)
+    for (const p of protocols) {
+      for (const auto of [false, true]) {
+        for (const t of targets) {
+          // The budget is the default config's; the bare proxy has no `auto` (its named figure is the baseline for both).
+          if ((t.name !== 'default' && t.name !== 'bare') || (auto && t.name === 'bare')) continue
+          const r = await measureSlowStreams(t, p, auto, SLOW_STREAMS)
+          results.slow(t.name, `${p}${auto ? '-auto' : ''}`).push(r.perSecond)
+          if (r.errors) notes.push(`${t.name} slow ${p}${auto ? ' auto' : ''} streams: ${r.errors} errors`)
+        }
+      }
+    }
     for (const t of targets) {
       if (!streamsOk(t)) continue
       const o = await measureOpenStreams(t, openStreams)
@@ -158,6 +173,10 @@ async function run(fleet: Fleet): Promise<void> {
       m.errors += o.errors
       m.firstError ??= o.firstError
     }
+  }
+  if (!flags.scenario) {
+    log('classification of a 50-turn, 100 KB conversation (in this process)')
+    results.longClassification = await measureLongClassification()
   }
   for (const [key, c] of results.cells) if (c.errors) notes.push(`${key.replace('|', ' ')}: ${c.errors} errors (${c.firstError ?? 'see latency run'})`)
   for (const [name, m] of results.memory) if (m.errors) notes.push(`${name} open streams: ${m.errors} errors (${m.firstError})`)

@@ -3,6 +3,8 @@
 export const EXPLICIT_MODEL = 'qwen2.5-coder:1.5b'
 /** Served only by the slow simulator: streams whose first token and end are far apart. */
 export const TTFB_MODEL = 'ttfb-coder:1.5b'
+/** A route whose every class is TTFB_MODEL: `auto` streams from the slow upstream (classified, then relayed). */
+export const SLOW_ROUTE = 'auto-slow'
 /** Served only by the slow simulator: streams that stay open a few seconds. */
 export const HOLD_MODEL = 'hold-coder:14b'
 
