@@ -80,7 +80,8 @@ export function traceClassify(parent: TraceParent, route: string, work: () => Pr
 export function traceSelect(parent: TraceParent, candidates: readonly string[], classification: Classification | undefined, work: () => Promise<Selection>): Promise<Selection> {
   if (!parent.span?.isRecording()) return work()
   return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, work, (span, selection) => {
-    span.setAttributes({ ...selectionAttributes(selection, candidates), [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
+    // Candidates went on at the start: each attribute set costs the SDK a validation and a copy.
+    span.setAttributes({ [ATTR_SWITCHYARD_BACKEND]: selection.backend, [ATTR_SWITCHYARD_MODEL]: selection.model, [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
     parent.span?.setAttributes(serverSelectionAttributes(classification, selection, candidates))
   }) as Promise<Selection>
 }
