@@ -71,6 +71,15 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
     return b
   }
 
+  /** The classify event's series per route, class and classifier: bound once, not looked up by labels per request. */
+  const classified = new Map<string, { readonly decisions: ReturnType<typeof decisions.bind>; readonly confidence: ReturnType<typeof confidence.bind> }>()
+  const classifiedOf = (route: string, cls: string, classifier: string) => {
+    const key = `${route}\u0000${cls}\u0000${classifier}`
+    let c = classified.get(key)
+    if (!c) classified.set(key, (c = { decisions: decisions.bind({ route, class: cls, classifier }), confidence: confidence.bind({ route, class: cls }) }))
+    return c
+  }
+
   /** A cache hit counts as a 200 with no route, class, model or backend (per team). */
   const cacheHits = (team: string) => seriesOf('', '', '', '', 200, team).requests
 
@@ -154,9 +163,9 @@ export function createGatewayMetrics(prefix: string): GatewayMetrics {
           return
         case 'classify':
           if (e.classification) {
-            const labels = { route: e.route ?? '', class: e.classification.label }
-            decisions.inc({ ...labels, classifier: e.classification.classifier ?? '' })
-            confidence.observe(labels, e.classification.confidence)
+            const c = classifiedOf(e.route ?? '', e.classification.label, e.classification.classifier ?? '')
+            c.decisions.inc()
+            c.confidence.observe(e.classification.confidence)
           }
           return
         case 'response': {
