@@ -257,20 +257,21 @@ function sizeEvent(sizes: number[], event: TimedEvent): number {
 
 const flagsOf = (traceFlags: number, isRemote: boolean | undefined) => (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0)
 
-function sizeLink(sizes: number[], link: Link): number {
-  const ctx = link.context
-  let size = delimited(hexBytes(ctx.traceId)) + delimited(hexBytes(ctx.spanId))
+/** Fields 1-3 of a span or a link: trace id, span id and trace state. */
+function idsSize(ctx: SpanContext): number {
   const state = ctx.traceState?.serialize()
-  if (state) size += delimited(utf8Length(state))
+  return delimited(hexBytes(ctx.traceId)) + delimited(hexBytes(ctx.spanId)) + (state ? delimited(utf8Length(state)) : 0)
+}
+
+function sizeLink(sizes: number[], link: Link): number {
+  let size = idsSize(link.context)
   size += sizeAttributes(sizes, link.attributes)
   size += 1 + varintSize(link.droppedAttributesCount || 0)
   return size + 5
 }
 
 function sizeSpan(sizes: number[], span: ReadableSpan, ctx: SpanContext): number {
-  let size = delimited(hexBytes(ctx.traceId)) + delimited(hexBytes(ctx.spanId))
-  const state = ctx.traceState?.serialize()
-  if (state) size += delimited(utf8Length(state))
+  let size = idsSize(ctx)
   const parent = span.parentSpanContext?.spanId
   if (parent) size += delimited(hexBytes(parent))
   size += delimited(utf8Length(span.name))
@@ -351,7 +352,7 @@ function writeAttributes(w: Writer, tag: number, attributes: Attributes | undefi
   }
 }
 
-function writeSpan(w: Writer, span: ReadableSpan, ctx: SpanContext): void {
+function writeIds(w: Writer, ctx: SpanContext): void {
   w.hex(0x0a, ctx.traceId)
   w.hex(0x12, ctx.spanId)
   const state = ctx.traceState?.serialize()
@@ -359,6 +360,10 @@ function writeSpan(w: Writer, span: ReadableSpan, ctx: SpanContext): void {
     w.byte(0x1a)
     w.string(state)
   }
+}
+
+function writeSpan(w: Writer, span: ReadableSpan, ctx: SpanContext): void {
+  writeIds(w, ctx)
   const parent = span.parentSpanContext?.spanId
   if (parent) w.hex(0x22, parent)
   w.byte(0x2a)
@@ -389,13 +394,7 @@ function writeSpan(w: Writer, span: ReadableSpan, ctx: SpanContext): void {
   for (const link of span.links) {
     w.open(0x6a)
     const lc = link.context
-    w.hex(0x0a, lc.traceId)
-    w.hex(0x12, lc.spanId)
-    const linkState = lc.traceState?.serialize()
-    if (linkState) {
-      w.byte(0x1a)
-      w.string(linkState)
-    }
+    writeIds(w, lc)
     writeAttributes(w, 0x22, link.attributes)
     w.byte(0x28)
     w.varint(link.droppedAttributesCount || 0)
