@@ -9,6 +9,7 @@ import type { BackendView, ChatRequest, PluginDefinition } from '../src/plugin/t
 import { parseOllama } from '../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
 import { EXPLICIT_MODEL, MARKER, PROMPT, bodyTemplate } from './scenarios.ts'
+import { LONG_SESSION } from './classify-long.ts'
 import { messageOf } from '../src/errors.ts'
 
 const openaiJson = JSON.parse(bodyTemplate('openai', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
@@ -19,13 +20,7 @@ const longRequest: ChatRequest = parseOpenAI('chat', {
   messages: Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${PROMPT} `.repeat(8) })),
 })
 // A long coding session: a system prompt and 50 turns of 2 KB (prose with file names, fenced Python), 100 KB in all.
-const sessionCode = Array.from({ length: 40 }, (_, i) => `def step_${i}(queue, lock):\n    with lock:\n        return queue.pop()`).join('\n')
-const sessionRequest: ChatRequest = parseOpenAI('chat', {
-  ...openaiJson,
-  messages: [{ role: 'system', content: 'You are a careful coding assistant. '.repeat(20) }, ...Array.from({ length: 50 }, (_, i) => (i % 2
-    ? { role: 'assistant', content: `Here is the updated src/worker_${i}.py with the retry logic moved into a helper:\n\`\`\`python\n${sessionCode}\n\`\`\`\n`.slice(0, 2000) }
-    : { role: 'user', content: `Thanks. Now make the scheduler in src/scheduler_${i}.ts reuse it and keep the tests in tests/test_worker.py passing. ${'Explain each change briefly. '.repeat(70)}`.slice(0, 2000) }))],
-})
+const sessionRequest: ChatRequest = LONG_SESSION
 
 const models = ['qwen2.5-coder:1.5b', 'qwen2.5-coder:7b', 'llama3.2:3b', 'deepseek-coder:33b'].map((name) => ({ name }))
 const backends: BackendView[] = ['gpu0', 'gpu1', 'vllm'].map((name, i) => ({
