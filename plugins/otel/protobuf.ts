@@ -7,7 +7,7 @@
  * encoded once (tag, length and UTF-8 bytes) and copied; trace and span ids go from hex straight into the buffer; the
  * resource and scope of a batch are encoded once per export. Responses are decoded by the SDK's own deserializer.
  */
-import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api'
+import { type Attributes, type AttributeValue, type HrTime, type Link, type SpanContext, diag } from '@opentelemetry/api'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
 
@@ -498,6 +498,36 @@ function group(spans: readonly ReadableSpan[]): Map<Resource, Map<Scope, Readabl
 
 const shared = new Writer()
 
+function writeGroups(w: Writer, grouped: Map<Resource, Map<Scope, ReadableSpan[]>>, contexts: readonly SpanContext[]): void {
+  let i = 0
+  for (const [resource, byScope] of grouped) {
+    w.open(0x0a)
+    w.bytes(resourceBytes(resource))
+    for (const [scope, list] of byScope) {
+      w.open(0x12)
+      w.bytes(scopeBytes(scope))
+      for (const span of list) {
+        w.open(0x12)
+        writeSpan(w, span, contexts[i++]!)
+      }
+      if (scope.schemaUrl) {
+        w.byte(0x1a)
+        w.string(scope.schemaUrl)
+      }
+    }
+    const schemaUrl = (resource as { schemaUrl?: string }).schemaUrl
+    if (schemaUrl) {
+      w.byte(0x1a)
+      w.string(schemaUrl)
+    }
+  }
+}
+
+function fallback(spans: readonly ReadableSpan[], why: string): Uint8Array {
+  diag.warn(`OTLP encoder: ${why}; this export uses the SDK's serializer`)
+  return ProtobufTraceSerializer.serializeRequest([...spans]) ?? new Uint8Array()
+}
+
 /** An ExportTraceServiceRequest for `spans`, byte for byte what the SDK's protobuf serializer writes. */
 export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
   const w = shared
@@ -530,28 +560,14 @@ export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
     total += delimited(resourceSize)
   }
   w.reset(total)
-  let i = 0
-  for (const [resource, byScope] of grouped) {
-    w.open(0x0a)
-    w.bytes(resourceBytes(resource))
-    for (const [scope, list] of byScope) {
-      w.open(0x12)
-      w.bytes(scopeBytes(scope))
-      for (const span of list) {
-        w.open(0x12)
-        writeSpan(w, span, contexts[i++]!)
-      }
-      if (scope.schemaUrl) {
-        w.byte(0x1a)
-        w.string(scope.schemaUrl)
-      }
-    }
-    const schemaUrl = (resource as { schemaUrl?: string }).schemaUrl
-    if (schemaUrl) {
-      w.byte(0x1a)
-      w.string(schemaUrl)
-    }
+  try {
+    writeGroups(w, grouped, contexts)
+  } catch (error) {
+    return fallback(spans, `failed (${error instanceof Error ? error.message : String(error)})`)
   }
+  // Sizing and writing walk the same fields; should they ever disagree (a value this encoder sizes wrongly), the SDK's
+  // serializer writes the request instead of a damaged one.
+  if (w.pos !== total) return fallback(spans, `wrote ${w.pos} bytes where ${total} were sized`)
   // The transport may hold the bytes across retries: hand over a copy, keep the buffer for the next export.
   return w.buf.slice(0, w.pos)
 }

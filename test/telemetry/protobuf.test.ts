@@ -1,6 +1,6 @@
 /** The lean OTLP encoder writes exactly the bytes the SDK's protobuf serializer writes, for every shape of span. */
 import { describe, expect, test } from 'bun:test'
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api'
+import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, diag, trace } from '@opentelemetry/api'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
@@ -87,5 +87,33 @@ describe('lean OTLP protobuf encoder', () => {
     const lean = encodeTraceRequest(spans)
     expect(lean.length).toBeGreaterThan(256 * 1024)
     expect(Buffer.from(lean).equals(Buffer.from(sdkBytes(spans)))).toBe(true)
+  })
+
+  test('a value the two passes read differently falls back to the SDK serializer for that export, with a warning', () => {
+    const { exporter, provider } = tracerWith()
+    provider.getTracer('flaky').startSpan('chat model').end()
+    const [span] = exporter.getFinishedSpans()
+    let reads = 0
+    // A getter that answers longer each time it is read: the sizing pass and the writing pass disagree.
+    const attributes = {
+      get flaky() {
+        reads++
+        return 'x'.repeat(reads)
+      },
+    }
+    const fake = { ...span!, spanContext: () => span!.spanContext(), attributes } as unknown as ReadableSpan
+    const warnings: string[] = []
+    diag.setLogger({ warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN)
+    try {
+      const lean = encodeTraceRequest([fake])
+      expect(reads).toBe(4)
+      expect(warnings.some((w) => w.includes("uses the SDK's serializer"))).toBe(true)
+      // The SDK's serializer, reading the third and fourth values again, writes the same bytes.
+      reads = 2
+      expect(Buffer.from(lean).equals(Buffer.from(sdkBytes([fake])))).toBe(true)
+      expect(Buffer.from(lean).includes('xxxx')).toBe(true)
+    } finally {
+      diag.disable()
+    }
   })
 })
