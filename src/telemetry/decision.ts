@@ -55,7 +55,7 @@ function serverSelectionAttributes(c: Classification | undefined, selection: Sel
  */
 export function traceCacheLookup<T>(parent: TraceParent, work: () => T | Promise<T>, outcome: (result: T) => CacheStatus): T | Promise<T> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, {}, work, (span, result) => {
+  return inSpan(getTracer(), 'cache.lookup', parent.traceContext ?? ROOT_CONTEXT, undefined, work, (span, result) => {
     span.setAttribute(ATTR_SWITCHYARD_CACHE, outcome(result))
   })
 }
@@ -69,7 +69,7 @@ export interface TraceParent {
 /** `router.classify` around the classifiers; the decision also lands on the SERVER span. */
 export function traceClassify(parent: TraceParent, route: string, work: () => Promise<Classification>): Promise<Classification> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'router.classify', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_ROUTE]: route } }, work, (span, c) => {
+  return inSpan(getTracer(), 'router.classify', parent.traceContext ?? ROOT_CONTEXT, { [ATTR_SWITCHYARD_ROUTE]: route }, work, (span, c) => {
     const attributes = classificationAttributes(route, c)
     span.setAttributes(attributes)
     parent.span?.setAttributes(attributes)
@@ -79,7 +79,7 @@ export function traceClassify(parent: TraceParent, route: string, work: () => Pr
 /** `router.select` around the selectors; backend, model and candidates also land on the SERVER span. */
 export function traceSelect(parent: TraceParent, candidates: readonly string[], classification: Classification | undefined, work: () => Promise<Selection>): Promise<Selection> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] } }, work, (span, selection) => {
+  return inSpan(getTracer(), 'router.select', parent.traceContext ?? ROOT_CONTEXT, { [ATTR_SWITCHYARD_CANDIDATES]: [...candidates] }, work, (span, selection) => {
     // Candidates went on at the start: each attribute set costs the SDK a validation and a copy.
     span.setAttributes({ [ATTR_SWITCHYARD_BACKEND]: selection.backend, [ATTR_SWITCHYARD_MODEL]: selection.model, [ATTR_SWITCHYARD_REASONS]: [...selection.reasons] })
     parent.span?.setAttributes(serverSelectionAttributes(classification, selection, candidates))
@@ -89,7 +89,7 @@ export function traceSelect(parent: TraceParent, candidates: readonly string[], 
 /** `router.audit` around an auditor's verdict on a draft: score, reasons and decision (pass, fail or skipped). */
 export function traceAudit(parent: TraceParent, auditor: string, model: string, work: () => Promise<AuditRecord>): Promise<AuditRecord> {
   if (!parent.span?.isRecording()) return work()
-  return inSpan(getTracer(), 'router.audit', parent.traceContext ?? ROOT_CONTEXT, { attributes: { [ATTR_SWITCHYARD_AUDITOR]: auditor, [ATTR_SWITCHYARD_MODEL]: model } }, work, (span, audit) => {
+  return inSpan(getTracer(), 'router.audit', parent.traceContext ?? ROOT_CONTEXT, { [ATTR_SWITCHYARD_AUDITOR]: auditor, [ATTR_SWITCHYARD_MODEL]: model }, work, (span, audit) => {
     span.setAttributes({ [ATTR_SWITCHYARD_AUDIT_SCORE]: audit.score, [ATTR_SWITCHYARD_AUDIT_REASONS]: [...audit.reasons], [ATTR_SWITCHYARD_AUDIT_DECISION]: audit.outcome })
   }) as Promise<AuditRecord>
 }

@@ -49,9 +49,8 @@ export function tracingEnabled(): boolean {
 /** Attributes as an object, or a function building them that only runs when the span records. */
 export type LazyAttributes = Attributes | (() => Attributes)
 
-export interface InSpanOptions extends Omit<SpanOptions, 'attributes'> {
-  readonly attributes?: LazyAttributes
-}
+/** Stage spans take no options but their attributes (INTERNAL, no links): one shared empty object, not a copy per span. */
+const STAGE_SPAN: SpanOptions = Object.freeze({})
 
 /** Set attributes only when the span records: no attribute objects are built while tracing is off. */
 export function annotate(span: Span | undefined, attributes: LazyAttributes): void {
@@ -79,7 +78,7 @@ export function recordError(span: Span | undefined, error: unknown, errorType?: 
 }
 
 /**
- * Run `work` in a child span of `parent` (passed explicitly, never taken from the active context). A synchronous
+ * Run `work` in an INTERNAL child span of `parent` (passed explicitly, never taken from the active context). A synchronous
  * result ends the span at once and is returned as is; a promise ends it when it settles, without an async frame
  * of its own (these wrap every request's stages). `annotate` sees the result before the span ends; a throw or
  * rejection records `error.type`, the exception and ERROR status. The span ends once.
@@ -88,12 +87,11 @@ export function inSpan<T>(
   tracer: Tracer,
   name: string,
   parent: Context,
-  options: InSpanOptions,
+  attributes: LazyAttributes | undefined,
   work: () => T | Promise<T>,
   onResult?: (span: Span, result: T) => void,
 ): T | Promise<T> {
-  const { attributes, ...rest } = options
-  const span = tracer.startSpan(name, rest, parent)
+  const span = tracer.startSpan(name, STAGE_SPAN, parent)
   if (attributes) annotate(span, attributes)
   const fail = (error: unknown): never => {
     recordError(span, error)
