@@ -16,9 +16,18 @@ import { BUN_ENV, type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } fro
 import { SCENARIOS, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
 import { median } from './summary.ts'
 
+const USAGE = `usage: bun run bench --profile [--config NAME] [--scenario NAME] [--warm S] [--seconds S] [--rounds N] [--cpu-prof] [--no-bare]
+  --config NAME    default (the built-in plugins), cache+otel (tracing exported to a local sink) or cache
+  --scenario NAME  openai-chat (default), openai-chat-auto, ollama-stream, ... (the main run's scenarios)
+  --warm S         seconds of load before measuring (default 15: the JIT compiles for tens of thousands of requests)
+  --seconds S      seconds per measured round (default 5); --rounds N rounds (default 3), medians reported
+  --cpu-prof       also run the gateway under Bun's sampling profiler and sum its JS samples by part of the code
+  --no-bare        leave out the bare proxy`
+
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     profile: { type: 'boolean', default: false },
     config: { type: 'string', default: 'default' },
     scenario: { type: 'string', default: 'openai-chat' },
@@ -30,6 +39,11 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 })
+
+if (flags.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
 
 const ROOT = join(import.meta.dir, '..')
 const bun = process.execPath
