@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import heuristicAuditor from '../plugins/heuristic-auditor/index.ts'
 import llmAuditor from '../plugins/llm-auditor/index.ts'
-import * as v from 'valibot'
 import type { AuditAnswer, ChatRequest, PluginDefinition, PluginInstance } from '../src/plugin/types.ts'
-import { keepNothing } from '../src/plugin/index.ts'
+import { setUpPlugin } from './plugin-setup.ts'
 import { createLogger } from '../src/log.ts'
 import { judgeQuality } from '../src/sim/quality.ts'
 import { startSimulator } from '../src/sim/server.ts'
@@ -172,7 +171,7 @@ function auroc(items: readonly { score: number; good: boolean }[]): number {
 const log = createLogger('bench')
 const gateway = { backends: [{ name: 'gpu1', kind: 'ollama' as const, url: sims[1]!.url }] }
 const setupAuditor = async (definition: PluginDefinition, options: Record<string, unknown>) =>
-  (await definition.setup({ name: definition.name, options: v.parse(definition.options, options), signal: new AbortController().signal, log, gateway, baseDir: ROOT, keep: keepNothing })) as PluginInstance<'auditor'>
+  (await setUpPlugin(definition, { options, log, gateway, baseDir: ROOT })) as PluginInstance<'auditor'>
 const auditors = {
   'heuristic-auditor': await setupAuditor(heuristicAuditor as PluginDefinition, {}),
   'llm-auditor (judge deepseek-coder:33b, simulated)': await setupAuditor(llmAuditor as PluginDefinition, { backend: 'gpu1', model: LARGE }),

@@ -1,9 +1,8 @@
 /** The long-conversation classification row: the default classifier on a 50-turn, 100 KB coding session, in this process. */
-import * as v from 'valibot'
 import { builtinPlugins } from '../plugins/index.ts'
-import { keepNothing } from '../src/plugin/index.ts'
-import type { ChatRequest } from '../src/plugin/types.ts'
+import type { ChatRequest, PluginDefinition } from '../src/plugin/types.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
+import { setUpPlugin } from './plugin-setup.ts'
 import { percentile, sortedCopy } from './summary.ts'
 
 const sessionCode = Array.from({ length: 40 }, (_, i) => `def step_${i}(queue, lock):\n    with lock:\n        return queue.pop()`).join('\n')
@@ -21,11 +20,7 @@ export async function measureLongClassification(samples = 3_000): Promise<{ p50:
   const def = builtinPlugins.get('learned-classifier')
   if (!def || def.kind !== 'classifier') throw new Error('learned-classifier is not built in')
   const controller = new AbortController()
-  const log = { debug() {}, info() {}, warn() {}, error() {} }
-  const instance = (await def.setup({ name: def.name, options: v.parse(def.options, {}), signal: controller.signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing } as never)) as {
-    classify(req: ChatRequest, signal: AbortSignal): unknown
-    close?(): void
-  }
+  const instance = await setUpPlugin(def as PluginDefinition<'classifier'>, { signal: controller.signal })
   try {
     for (let i = 0; i < 500; i++) instance.classify(LONG_SESSION, controller.signal)
     const us: number[] = []

@@ -7,13 +7,13 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as v from 'valibot'
 import learnedClassifier from '../plugins/learned-classifier/index.ts'
 import sqliteHistory from '../plugins/sqlite-history/index.ts'
 import { recordDecision } from '../src/pipeline/history.ts'
 import { createLearningState } from '../src/pipeline/learning.ts'
 import type { GatewayDeps } from '../src/pipeline/deps.ts'
-import { keepNothing, type Classification, type PipelineEvent } from '../src/plugin/index.ts'
+import type { Classification, PipelineEvent } from '../src/plugin/index.ts'
+import { setUpPlugin } from './plugin-setup.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
 import { PROMPT } from './scenarios.ts'
 
@@ -22,8 +22,8 @@ const ROUNDS = 3
 const log = { debug() {}, info() {}, warn() {}, error() {} }
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-history-'))
 const signal = new AbortController().signal
-const classifier = await learnedClassifier.setup({ name: 'learned-classifier', options: v.parse(learnedClassifier.options, {}), signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing })
-const history = await sqliteHistory.setup({ name: 'sqlite-history', options: v.parse(sqliteHistory.options, {}), signal, log, gateway: { backends: [] }, baseDir: dir, stateDir: dir, keep: keepNothing })
+const classifier = await setUpPlugin(learnedClassifier, { signal, log })
+const history = await setUpPlugin(sqliteHistory, { signal, log, baseDir: dir, stateDir: dir })
 const deps = {
   plugins: { of: (kind: string) => (kind === 'history' ? [{ name: 'sqlite-history', kind, instance: history }] : []) },
   config: { feedback: { implicit: true, retryWindowMs: 600_000 } },

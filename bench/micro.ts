@@ -1,15 +1,14 @@
 /** Micro-benchmarks of the request path's hot functions (mitata, ns/op): `bun bench/micro.ts` or `bun run bench --micro`. */
 import { bench, group, run } from 'mitata'
-import * as v from 'valibot'
 import { builtinPlugins } from '../plugins/index.ts'
 import { cacheKey } from '../src/pipeline/cache.ts'
 import { buildAutoRoute } from '../src/pipeline/auto-tier.ts'
-import { keepNothing } from '../src/plugin/index.ts'
 import type { BackendView, ChatRequest, PluginDefinition } from '../src/plugin/types.ts'
 import { parseOllama } from '../src/protocols/ollama/parse.ts'
 import { parseOpenAI } from '../src/protocols/openai/parse.ts'
 import { EXPLICIT_MODEL, MARKER, PROMPT, bodyTemplate } from './scenarios.ts'
 import { LONG_SESSION } from './classify-long.ts'
+import { setUpPlugin } from './plugin-setup.ts'
 import { messageOf } from '../src/errors.ts'
 
 const openaiJson = JSON.parse(bodyTemplate('openai', 'auto', true).replace(MARKER, '42')) as Record<string, unknown>
@@ -28,15 +27,12 @@ const backends: BackendView[] = ['gpu0', 'gpu1', 'vllm'].map((name, i) => ({
   inFlight: i, circuit: 'closed', openModels: [], gpus: [],
 }))
 
-const log = { debug() {}, info() {}, warn() {}, error() {} }
 const controller = new AbortController()
 
 /** A plugin set up the way the loader does it; undefined when it cannot start offline (needs a model server). */
 async function setUp(def: PluginDefinition): Promise<Record<string, unknown> | undefined> {
   try {
-    const options = v.parse(def.options, {})
-    const instance = await def.setup({ name: def.name, options, signal: controller.signal, log, gateway: { backends: [] }, baseDir: process.cwd(), keep: keepNothing } as never)
-    return instance as Record<string, unknown>
+    return (await setUpPlugin(def, { signal: controller.signal })) as Record<string, unknown>
   } catch (error) {
     console.error(`skipped ${def.name}: ${messageOf(error)}`)
     return undefined
