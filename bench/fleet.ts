@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type GatewayVariant, gatewayConfig, gatewayVariants } from './configs.ts'
+import { type GatewayVariant, type Upstreams, gatewayConfig, gatewayVariants } from './configs.ts'
 import { portkeyHeaders, startPortkey } from './peer-portkey.ts'
 import { BUN_ENV, type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } from './processes.ts'
 import { HOLD_MODEL, TTFB_MODEL } from './scenarios.ts'
@@ -34,14 +34,30 @@ export interface Fleet {
 
 const bun = process.execPath
 
-async function sim(name: string, args: string[]): Promise<Child> {
+/** A simulator on the load core. */
+export async function sim(name: string, args: string[]): Promise<Child> {
   const port = freePort()
   return startChild({ name, cmd: [bun, join(ROOT, 'src/sim/main.ts'), '--port', String(port), ...args], url: `http://127.0.0.1:${port}`, core: LOAD_CORE, env: BUN_ENV })
 }
 
-async function bareProxy(name: string, upstream: string): Promise<Child> {
+/** The bare proxy in front of `upstream`, on the server core. */
+export async function bareProxy(name: string, upstream: string): Promise<Child> {
   const port = freePort()
   return startChild({ name, cmd: [bun, join(import.meta.dir, 'bare-proxy.ts'), '--port', String(port), '--upstream', upstream], url: `http://127.0.0.1:${port}`, core: SERVER_CORE, env: BUN_ENV })
+}
+
+/** The OTLP/HTTP sink traced gateways export to, on the load core. */
+export async function otlpSink(): Promise<Child> {
+  const port = freePort()
+  return startChild({ name: 'otlp-sink', cmd: [bun, join(import.meta.dir, 'otlp-sink.ts'), '--port', String(port)], url: `http://127.0.0.1:${port}`, readyPath: '/stats', core: LOAD_CORE })
+}
+
+/** One gateway config on the server core, its generated config file in `dir`; `bunFlags` go before the script (a profiler). */
+export async function gatewayProcess(variant: GatewayVariant, up: Upstreams, dir: string, bunFlags: readonly string[] = []): Promise<Child> {
+  const port = freePort()
+  const path = join(dir, `${variant.name.replace(/\W+/g, '-')}.json`)
+  await Bun.write(path, JSON.stringify(gatewayConfig(variant, up, port), null, 2))
+  return startChild({ name: `gateway ${variant.name}`, cmd: [bun, ...bunFlags, join(ROOT, 'src/main.ts'), '--config', path, '--port', String(port)], url: `http://127.0.0.1:${port}`, core: SERVER_CORE, env: BUN_ENV })
 }
 
 export async function startFleet(options: { peer?: string; variants?: readonly string[] }): Promise<Fleet> {
@@ -56,8 +72,7 @@ export async function startFleet(options: { peer?: string; variants?: readonly s
     const fast = keep(await sim('sim-instant', ['--instant']))
     // 120 tokens: the TTFB model streams for ~0.8 s, the hold model keeps a stream open ~3.4 s.
     const slow = keep(await sim('sim-slow', ['--models', `${TTFB_MODEL},${HOLD_MODEL}`, '--tokens', '120']))
-    const sinkPort = freePort()
-    const otlp = keep(await startChild({ name: 'otlp-sink', cmd: [bun, join(import.meta.dir, 'otlp-sink.ts'), '--port', String(sinkPort)], url: `http://127.0.0.1:${sinkPort}`, readyPath: '/stats', core: LOAD_CORE }))
+    const otlp = keep(await otlpSink())
     const up = { fast: fast.url, slow: slow.url, otlp: otlp.url }
     const targets: Target[] = []
     const bare = keep(await bareProxy('bare', fast.url))
@@ -67,10 +82,7 @@ export async function startFleet(options: { peer?: string; variants?: readonly s
     const missing: string[] = []
     for (const variant of variants) {
       if (options.variants && !options.variants.includes(variant.name)) continue
-      const port = freePort()
-      const path = join(dir, `${variant.name.replace(/\W+/g, '-')}.json`)
-      await Bun.write(path, JSON.stringify(gatewayConfig(variant, up, port), null, 2))
-      const server = keep(await startChild({ name: `gateway ${variant.name}`, cmd: [bun, join(ROOT, 'src/main.ts'), '--config', path, '--port', String(port)], url: `http://127.0.0.1:${port}`, core: SERVER_CORE, env: BUN_ENV }))
+      const server = keep(await gatewayProcess(variant, up, dir))
       targets.push({ name: variant.name, kind: 'gateway', server, slowUrl: server.url, variant })
     }
     if (options.peer === 'portkey') {

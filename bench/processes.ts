@@ -1,5 +1,5 @@
 /** Child processes under test: free ports, core pinning with taskset, readiness, CPU time and RSS from /proc. */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import type { Subprocess } from 'bun'
 
 /** Server under test on one core; load generator, upstream and sinks on the other. */
@@ -40,11 +40,31 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number
 }
 
-export function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+/** utime + stime in milliseconds from a `/proc/.../stat` line. */
+function statCpuMs(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // After the comm field: state is index 0, utime 11, stime 12 (fields 14 and 15 of proc(5)).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND
+}
+
+export function cpuMsOf(pid: number): number {
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+}
+
+/** CPU milliseconds of a process per thread name (numbers taken out of the names, so a pool sums as one). */
+export function threadCpuMsOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+/g, '').trim()
+    out.set(name, (out.get(name) ?? 0) + statCpuMs(stat))
+  }
+  return out
 }
 
 export function rssKbOf(pid: number): number {

@@ -10,9 +10,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { gatewayConfig, gatewayVariants } from './configs.ts'
+import { gatewayVariants } from './configs.ts'
+import { bareProxy, gatewayProcess, otlpSink, sim } from './fleet.ts'
 import { runLoad } from './measure.ts'
-import { BUN_ENV, type Child, LOAD_CORE, SERVER_CORE, freePort, startChild } from './processes.ts'
+import { type Child, threadCpuMsOf } from './processes.ts'
 import { SCENARIOS, bodyTemplate, modelFor, pathOf } from './scenarios.ts'
 import { median } from './summary.ts'
 
@@ -46,8 +47,6 @@ if (flags.help) {
 }
 
 const ROOT = join(import.meta.dir, '..')
-const bun = process.execPath
-const TICKS_PER_SECOND = 100
 const SAMPLE_US = 200
 const scenario = SCENARIOS.find((s) => s.name === flags.scenario)
 if (!scenario) throw new Error(`no scenario ${flags.scenario}; one of ${SCENARIOS.map((s) => s.name).join(', ')}`)
@@ -55,24 +54,6 @@ const warmSeconds = Number(flags.warm)
 const seconds = Number(flags.seconds)
 const rounds = Number(flags.rounds)
 const log = (line: string) => console.error(`[profile] ${line}`)
-
-/** CPU milliseconds per thread kind (thread names with their numbers taken out). */
-function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-    } catch {
-      continue
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+/g, '').trim()
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND
-    out.set(name, (out.get(name) ?? 0) + ms)
-  }
-  return out
-}
 
 const THREAD_KINDS: readonly [string, RegExp][] = [
   ['JS thread', /^bun/],
@@ -82,18 +63,25 @@ const THREAD_KINDS: readonly [string, RegExp][] = [
 ]
 const kindOf = (name: string) => THREAD_KINDS.find(([, re]) => re.test(name))?.[0] ?? 'other'
 
+/** A server under measurement: the gateway (its column named after its config) or the bare proxy. */
+interface Measured {
+  readonly name: string
+  readonly child: Child
+  readonly gateway: boolean
+}
+
 /** Per-request µs by thread kind over one closed-loop run. */
-async function measure(child: Child, url: string, durationMs: number): Promise<{ requests: number; us: Map<string, number> }> {
-  const before = threadCpuMs(child.pid)
-  const template = bodyTemplate(scenario!.protocol, modelFor(scenario!, { gateway: child.name !== 'bare' }), scenario!.stream)
-  const r = await runLoad({ mode: 'closed', url: url + pathOf(scenario!.protocol), template, connections: 64, durationMs })
-  const after = threadCpuMs(child.pid)
+async function measure(t: Measured, durationMs: number): Promise<{ requests: number; us: Map<string, number> }> {
+  const before = threadCpuMsOf(t.child.pid)
+  const template = bodyTemplate(scenario!.protocol, modelFor(scenario!, t), scenario!.stream)
+  const r = await runLoad({ mode: 'closed', url: t.child.url + pathOf(scenario!.protocol), template, connections: 64, durationMs })
+  const after = threadCpuMsOf(t.child.pid)
   const us = new Map<string, number>()
   for (const [name, ms] of after) {
     const kind = kindOf(name)
     us.set(kind, (us.get(kind) ?? 0) + ((ms - (before.get(name) ?? 0)) * 1000) / Math.max(1, r.requests))
   }
-  if (r.errors) log(`${child.name}: ${r.errors} errors (${r.firstError})`)
+  if (r.errors) log(`${t.name}: ${r.errors} errors (${r.firstError})`)
   return { requests: r.requests, us }
 }
 
@@ -133,38 +121,37 @@ function summarizeProfile(dir: string, requests: number): [string, number][] {
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-profile-'))
 const children: Child[] = []
 try {
-  const simPort = freePort()
-  const sim = await startChild({ name: 'sim', cmd: [bun, join(ROOT, 'src/sim/main.ts'), '--port', String(simPort), '--instant'], url: `http://127.0.0.1:${simPort}`, core: LOAD_CORE, env: BUN_ENV })
-  children.push(sim)
-  const sinkPort = freePort()
-  const sink = await startChild({ name: 'otlp-sink', cmd: [bun, join(import.meta.dir, 'otlp-sink.ts'), '--port', String(sinkPort)], url: `http://127.0.0.1:${sinkPort}`, readyPath: '/stats', core: LOAD_CORE })
+  const upstream = await sim('sim', ['--instant'])
+  children.push(upstream)
+  const sink = await otlpSink()
   children.push(sink)
-  const up = { fast: sim.url, slow: sim.url, otlp: sink.url }
+  const up = { fast: upstream.url, slow: upstream.url, otlp: sink.url }
   const variant = gatewayVariants(up).find((v) => v.name === flags.config)
   if (!variant) throw new Error(`no config ${flags.config}; one of ${gatewayVariants(up).map((v) => v.name).join(', ')}`)
-  const port = freePort()
-  const path = join(dir, 'gateway.json')
-  await Bun.write(path, JSON.stringify(gatewayConfig(variant, up, port)))
   const profDir = join(dir, 'prof')
   const prof = flags['cpu-prof'] ? ['--cpu-prof-md', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${SAMPLE_US}`] : []
-  const gateway = await startChild({ name: variant.name, cmd: [bun, ...prof, join(ROOT, 'src/main.ts'), '--config', path, '--port', String(port)], url: `http://127.0.0.1:${port}`, core: SERVER_CORE, env: BUN_ENV })
-  children.push(gateway)
-  const targets: Child[] = [gateway]
+  const gatewayChild = await gatewayProcess(variant, up, dir, prof)
+  children.push(gatewayChild)
+  const gateway: Measured = { name: variant.name, child: gatewayChild, gateway: true }
+  const targets: Measured[] = [gateway]
   if (!flags['no-bare']) {
-    const barePort = freePort()
-    const bare = await startChild({ name: 'bare', cmd: [bun, join(import.meta.dir, 'bare-proxy.ts'), '--port', String(barePort), '--upstream', sim.url], url: `http://127.0.0.1:${barePort}`, core: SERVER_CORE, env: BUN_ENV })
+    const bare = await bareProxy('bare', upstream.url)
     children.push(bare)
-    targets.push(bare)
+    targets.push({ name: 'bare', child: bare, gateway: false })
   }
   log(`warm-up: ${warmSeconds} s each`)
+  /** Requests the gateway served in all (the profile covers its whole life). */
   let served = 0
-  for (const t of targets) served += (await measure(t, t.url, warmSeconds * 1000)).requests * (t === gateway ? 1 : 0)
+  for (const t of targets) {
+    const warm = await measure(t, warmSeconds * 1000)
+    if (t.gateway) served += warm.requests
+  }
   const results = new Map<string, Map<string, number[]>>()
   for (let round = 1; round <= rounds; round++) {
     log(`round ${round}/${rounds}`)
     for (const t of targets) {
-      const m = await measure(t, t.url, seconds * 1000)
-      if (t === gateway) served += m.requests
+      const m = await measure(t, seconds * 1000)
+      if (t.gateway) served += m.requests
       const byKind = results.get(t.name) ?? new Map<string, number[]>()
       results.set(t.name, byKind)
       for (const [kind, us] of m.us) byKind.set(kind, [...(byKind.get(kind) ?? []), us])
@@ -178,8 +165,9 @@ try {
   for (const kind of kinds) console.log(`| ${kind} | ${targets.map((t) => median(results.get(t.name)?.get(kind) ?? [0]).toFixed(0)).join(' | ')} |`)
   console.log(`| total | ${targets.map((t) => total(t.name).toFixed(0)).join(' | ')} |`)
   if (flags['cpu-prof']) {
-    await gateway.stop()
-    children.splice(children.indexOf(gateway), 1)
+    // The profile is written when the gateway exits.
+    await gatewayChild.stop()
+    children.splice(children.indexOf(gatewayChild), 1)
     const parts = summarizeProfile(profDir, served)
     console.log(`\nJS thread samples of ${variant.name} by part (µs per request over all ${served} requests, warm-up included; ${SAMPLE_US} µs sampling)`)
     console.log('| part | µs |\n| --- | ---: |')
