@@ -48,28 +48,29 @@ const keyCache = new Map<string, Uint8Array>()
 function keyBytes(key: string): Uint8Array {
   let bytes = keyCache.get(key)
   if (bytes) return bytes
-  const utf8 = encoder.encode(key)
-  bytes = new Uint8Array(1 + varintSize(utf8.length) + utf8.length)
-  bytes[0] = 0x0a
-  let p = 1
-  let v = utf8.length
-  while (v > 127) {
-    bytes[p++] = (v & 127) | 128
-    v >>>= 7
-  }
-  bytes[p++] = v
-  bytes.set(utf8, p)
+  // At most 3 UTF-8 bytes per UTF-16 unit, 5 for the length.
+  const w = new Writer(6 + 3 * key.length)
+  w.byte(0x0a)
+  w.string(key)
+  bytes = w.buf.slice(0, w.pos)
   if (keyCache.size < MAX_CACHED_KEYS) keyCache.set(key, bytes)
   return bytes
 }
 
 class Writer {
-  buf = new Uint8Array(64 * 1024)
-  view = new DataView(this.buf.buffer)
+  buf: Uint8Array
+  view: DataView
   pos = 0
-  /** Message sizes from the sizing pass, read back in the same order by the writing pass. */
-  sizes: number[] = []
   next = 0
+
+  constructor(
+    capacity: number,
+    /** Message sizes from the sizing pass, read back in the same order by the writing pass. */
+    readonly sizes: number[] = [],
+  ) {
+    this.buf = new Uint8Array(Math.max(64, capacity))
+    this.view = new DataView(this.buf.buffer)
+  }
 
   reset(capacity: number): void {
     if (this.buf.length < capacity) {
@@ -420,10 +421,10 @@ function writeSpan(w: Writer, span: ReadableSpan, ctx: SpanContext): void {
 const encodedResources = new WeakMap<Resource, Uint8Array>()
 const encodedScopes = new WeakMap<Scope, Uint8Array>()
 
+/** A message encoded on its own: `size` returns its whole length (tag included) and fills `sizes` for `fill`. */
 function encodeWith(fill: (w: Writer) => void, size: (sizes: number[]) => number): Uint8Array {
-  const w = new Writer()
-  const length = size(w.sizes)
-  w.reset(length + 16)
+  const sizes: number[] = []
+  const w = new Writer(size(sizes), sizes)
   fill(w)
   return w.buf.slice(0, w.pos)
 }
@@ -442,7 +443,7 @@ function resourceBytes(resource: Resource): Uint8Array {
     (sizes) => {
       const at = sizes.push(0) - 1
       sizes[at] = sizeAttributes(sizes, resource.attributes) + 2
-      return sizes[at]! + 8
+      return delimited(sizes[at]!)
     },
   )
   encodedResources.set(resource, bytes)
@@ -476,7 +477,7 @@ function scopeBytes(scope: Scope): Uint8Array {
       size += sizeAttributes(sizes, attributes)
       if (dropped) size += 1 + varintSize(dropped)
       sizes[at] = size
-      return size + 8
+      return delimited(size)
     },
   )
   encodedScopes.set(scope, bytes)
@@ -496,7 +497,8 @@ function group(spans: readonly ReadableSpan[]): Map<Resource, Map<Scope, Readabl
   return byResource
 }
 
-const shared = new Writer()
+/** The export writer: its buffer (grown to the largest batch) and sizes array are reused from export to export. */
+const shared = new Writer(64 * 1024)
 
 function writeGroups(w: Writer, grouped: Map<Resource, Map<Scope, ReadableSpan[]>>, contexts: readonly SpanContext[]): void {
   let i = 0

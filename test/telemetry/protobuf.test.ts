@@ -66,7 +66,7 @@ describe('lean OTLP protobuf encoder', () => {
     const scalar = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.double(), fc.integer(), fc.maxSafeInteger(), fc.boolean())
     const value = fc.oneof(scalar, fc.array(fc.string({ unit: 'grapheme', maxLength: 20 }), { maxLength: 5 }), fc.array(fc.double(), { maxLength: 4 }))
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }), value, { maxKeys: 12 }), (name, attributes) => {
+      fc.property(fc.string({ maxLength: 200 }), fc.dictionary(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), value, { maxKeys: 12 }), (name, attributes) => {
         exporter.reset()
         const span = tracer.startSpan(name, { attributes })
         span.addEvent(name, attributes)
